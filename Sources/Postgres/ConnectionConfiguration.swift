@@ -1,0 +1,163 @@
+import CLibPQ
+import Foundation
+
+/// Where and how to connect: libpq connection keywords plus the few choices this library makes on top.
+///
+/// Values go to libpq as keyword/value arrays (`PQconnectdbParams`), never pasted into a conninfo string, so a value
+/// such as `localhost dbname=other` stays one value. Keywords that are not given fall back to libpq's own defaults,
+/// which include the `PG*` environment variables, `~/.pgpass` and the service file.
+public struct ConnectionConfiguration: Sendable {
+    /// libpq keywords and their values, in the order given.
+    public private(set) var parameters: [(keyword: String, value: String)]
+
+    /// Reuse named prepared statements per connection. Switch off behind PgBouncer in transaction mode, which cannot
+    /// keep named statements across transactions.
+    public var usePreparedStatements = true
+
+    /// How long a query may take to end after its cancel request before the connection is declared broken.
+    public var cancelTimeout: Duration = .seconds(10)
+
+    /// The `application_name` used when neither the parameters nor `PGAPPNAME` name one, so the server can tell this
+    /// program's connections apart.
+    public static let defaultApplicationName = "memory-worker"
+
+    /// Seconds libpq waits for a connection when neither the parameters nor `PGCONNECT_TIMEOUT` say; libpq's own
+    /// default is to wait forever.
+    public static let defaultConnectTimeout = "10"
+
+    /// Parses a `postgresql://` URL or a `key=value` conninfo string with libpq's own parser.
+    public init(_ urlOrConninfo: String) throws(PostgresConnectionError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(urlOrConninfo, &errorMessage) else {
+            let reason = errorMessage.map { String(cString: $0) } ?? "out of memory"
+            PQfreemem(errorMessage)
+            let secrets = Self.embeddedPasswordCandidates(urlOrConninfo)
+            throw PostgresConnectionError(
+                kind: .invalidConfiguration,
+                message: Redaction.redact(
+                    "invalid connection string '\(urlOrConninfo)': \(reason.trimmingCharacters(in: .whitespacesAndNewlines))",
+                    secrets: secrets
+                ),
+                target: Redaction.redact(urlOrConninfo, secrets: secrets)
+            )
+        }
+        defer { PQconninfoFree(options) }
+        var parameters: [(keyword: String, value: String)] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                parameters.append((String(cString: keyword), String(cString: value)))
+            }
+            option += 1
+        }
+        self.parameters = parameters
+    }
+
+    /// Uses the given libpq keywords as they are.
+    public init(parameters: [(keyword: String, value: String)]) {
+        self.parameters = parameters
+    }
+
+    /// The value of a libpq keyword, if given; setting `nil` removes it.
+    public subscript(keyword: String) -> String? {
+        get { parameters.last(where: { $0.keyword == keyword })?.value }
+        set {
+            parameters.removeAll { $0.keyword == keyword }
+            if let newValue { parameters.append((keyword, newValue)) }
+        }
+    }
+
+    /// The parameters handed to libpq: the given ones plus this library's defaults, which the environment can override.
+    var effectiveParameters: [(keyword: String, value: String)] {
+        var result = parameters
+        let environment = ProcessInfo.processInfo.environment
+        if self["application_name"] == nil, self["fallback_application_name"] == nil {
+            result.append(("fallback_application_name", Self.defaultApplicationName))
+        }
+        if self["connect_timeout"] == nil, environment["PGCONNECT_TIMEOUT"] == nil {
+            result.append(("connect_timeout", Self.defaultConnectTimeout))
+        }
+        // Row decoding reads text as UTF-8; an explicit client_encoding of anything else would corrupt it.
+        result.removeAll { $0.keyword == "client_encoding" }
+        result.append(("client_encoding", "UTF8"))
+        return result
+    }
+
+    /// Passwords this configuration could reveal: the `password` keyword and `PGPASSWORD`.
+    var secrets: [String] {
+        [self["password"], self["sslpassword"], ProcessInfo.processInfo.environment["PGPASSWORD"]].compactMap { $0 }
+    }
+
+    /// Masks any password of this configuration in `text`.
+    public func redact(_ text: String) -> String {
+        Redaction.redact(text, secrets: secrets)
+    }
+
+    /// The database this configuration reaches, as `postgresql://user:***@host:port/database`, with libpq's defaults
+    /// (environment included) filled in; the password is always masked.
+    public var maskedURL: String {
+        let defaults = Self.libpqDefaults()
+        func value(_ keyword: String) -> String? { self[keyword] ?? defaults[keyword] }
+        return Self.maskedURL(
+            user: value("user"),
+            host: value("host") ?? value("hostaddr"),
+            port: value("port"),
+            database: value("dbname"),
+            hasPassword: value("password") != nil || !secrets.isEmpty
+        )
+    }
+
+    /// `postgresql://user:***@host:port/database`, with `:***` only when a password is involved.
+    static func maskedURL(user: String?, host: String?, port: String?, database: String?, hasPassword: Bool) -> String {
+        var url = "postgresql://"
+        if let user, !user.isEmpty {
+            url += percentEncodedComponent(user)
+            if hasPassword { url += ":" + Redaction.mask }
+            url += "@"
+        }
+        url += percentEncodedComponent(host ?? "")
+        if let port, !port.isEmpty { url += ":" + port }
+        url += "/" + percentEncodedComponent(database ?? user ?? "")
+        return url
+    }
+
+    /// libpq's defaults for every keyword, environment included (`PQconndefaults`).
+    private static func libpqDefaults() -> [String: String] {
+        guard let options = PQconndefaults() else { return [:] }
+        defer { PQconninfoFree(options) }
+        var result: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { result[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        return result
+    }
+
+    private static func percentEncodedComponent(_ text: String) -> String {
+        text.addingPercentEncoding(
+            withAllowedCharacters: .urlHostAllowed.subtracting(CharacterSet(charactersIn: "/@:")))
+            ?? text
+    }
+
+    /// What may be a password in a string libpq could not parse, so the error about it can mask it.
+    private static func embeddedPasswordCandidates(_ text: String) -> [String] {
+        guard let scheme = text.range(of: "://") else { return [] }
+        let rest = text[scheme.upperBound...]
+        let authority = rest[..<(rest.firstIndex(of: "?") ?? rest.endIndex)]
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else {
+            return []
+        }
+        let password = String(authority[authority.index(after: colon)..<at])
+        return [password, password.removingPercentEncoding].compactMap { $0 }
+    }
+}
+
+extension ConnectionConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The masked URL: printing, interpolating or dumping a configuration never shows its password.
+    public var description: String { maskedURL }
+
+    public var debugDescription: String { "ConnectionConfiguration(\(maskedURL))" }
+
+    public var customMirror: Mirror { Mirror(self, children: ["target": maskedURL]) }
+}

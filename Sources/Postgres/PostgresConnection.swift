@@ -1,0 +1,528 @@
+import CLibPQ
+import Foundation
+import Glibc
+import Logging
+
+import Synchronization
+
+/// One libpq connection with an async API that never blocks a thread of Swift's cooperative pool.
+///
+/// Opening runs `PQconnectdbParams` on a dedicated thread, because libpq's connection start may block on DNS and
+/// TLS, and connections are opened rarely. Statements use libpq's non-blocking calls on the caller's task and suspend on
+/// the shared ``SocketReactor`` while the server works, so thousands of statements can wait at once on a few threads.
+///
+/// A connection serves one task at a time. Each operation claims it first and throws
+/// ``PostgresConnectionError/Kind/busy`` if another task holds it; a pool hands a connection to one task at a time,
+/// so that never happens there.
+///
+/// `@unchecked Sendable`: the libpq handle and the statement cache are touched only by the task that holds the `claimed`
+/// atomic flag (taken with acquiring and given back with releasing ordering), so one task at a time, each seeing what
+/// the previous holder wrote.
+public final class PostgresConnection: @unchecked Sendable {
+    /// How the server sees the current transaction.
+    public enum TransactionStatus: Sendable, Equatable {
+        /// No transaction is open.
+        case idle
+        /// A statement is running (or another task holds the connection).
+        case active
+        /// Inside a transaction block.
+        case inTransaction
+        /// Inside a failed transaction block: only `ROLLBACK` will be accepted.
+        case failed
+        /// The connection is broken.
+        case unknown
+    }
+
+    /// The masked URL of the database this connection reached.
+    public let target: String
+    /// The server's process id for this connection (`pg_backend_pid()`), as `pg_stat_activity.pid` shows it.
+    public let backendPID: Int32
+    /// When the connection was opened.
+    public let openedAt: Date
+    /// The server's version as an integer, e.g. `150018` for 15.18.
+    public let serverVersion: Int
+    /// The server's version as it reports it, e.g. `15.18 (Debian 15.18-0+deb12u1)`.
+    public let serverVersionText: String
+
+    private let handle: OpaquePointer
+    private let socket: Int32
+    private let reactor: SocketReactor
+    private let cancellation: QueryCancellation
+    private let configuration: ConnectionConfiguration
+    private let noticeSink: NoticeSink
+    private let claimed = Atomic<Bool>(false)
+    private let closed = Atomic<Bool>(false)
+    /// Set when the connection failed in use; read and written only by the claim holder.
+    private var broken = false
+    /// Statement names by signature (parameter types and SQL), for the statements prepared on this connection.
+    private var preparedStatements: [String: String] = [:]
+
+    /// Prepared statements kept per connection; past this, statements run unnamed rather than grow without bound.
+    static let preparedStatementLimit = 256
+
+    private init(
+        handle: OpaquePointer,
+        reactor: SocketReactor,
+        cancel: CancelHandle,
+        configuration: ConnectionConfiguration,
+        noticeSink: NoticeSink
+    ) {
+        self.handle = handle
+        self.reactor = reactor
+        self.configuration = configuration
+        self.noticeSink = noticeSink
+        socket = PQsocket(handle)
+        backendPID = PQbackendPID(handle)
+        openedAt = Date()
+        serverVersion = Int(PQserverVersion(handle))
+        serverVersionText = PQparameterStatus(handle, "server_version").map { String(cString: $0) } ?? ""
+        cancellation = QueryCancellation(handle: cancel, socket: socket, timeout: configuration.cancelTimeout)
+        target = Self.describe(handle)
+    }
+
+    deinit {
+        if !closed.load(ordering: .acquiring) {
+            reactor.forget(socket)
+            PQfinish(handle)
+        }
+    }
+
+    /// Opens a connection. Cancelling the task abandons the attempt at once.
+    public static func connect(
+        _ configuration: ConnectionConfiguration,
+        logger: Logger = Logger(label: "memory-worker.postgres")
+    ) async throws -> PostgresConnection {
+        try Task.checkCancellation()
+        let reactor: SocketReactor
+        do {
+            reactor = try SocketReactor.shared()
+        } catch {
+            throw PostgresConnectionError(kind: .connectFailed, message: "\(error)", target: configuration.maskedURL)
+        }
+        let parameters = configuration.effectiveParameters
+        let opened = try await DedicatedThread.run(name: "memory-worker.connect") {
+            Self.withCStringArrays(parameters) { keywords, values in
+                UncheckedHandle(pointer: PQconnectdbParams(keywords, values, 0))
+            }
+        } abandon: { opened in
+            PQfinish(opened.pointer)
+        }
+        guard let handle = opened.pointer else {
+            throw PostgresConnectionError(
+                kind: .connectFailed, message: "out of memory", target: configuration.maskedURL)
+        }
+        guard PQstatus(handle) == CONNECTION_OK, PQsetnonblocking(handle, 1) == 0, let cancel = PQgetCancel(handle)
+        else {
+            let message = configuration.redact(Self.errorMessage(handle))
+            PQfinish(handle)
+            throw PostgresConnectionError(kind: .connectFailed, message: message, target: configuration.maskedURL)
+        }
+        let sink = NoticeSink(logger: logger)
+        PQsetNoticeProcessor(
+            handle,
+            { context, message in
+                guard let context, let message else { return }
+                let sink = Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue()
+                sink.logger.debug("server notice: \(String(cString: message).trimmingCharacters(in: .newlines))")
+            },
+            Unmanaged.passUnretained(sink).toOpaque()
+        )
+        let connection = PostgresConnection(
+            handle: handle,
+            reactor: reactor,
+            cancel: CancelHandle(cancel),
+            configuration: configuration,
+            noticeSink: sink
+        )
+        // Timestamps are read in ISO form; a server or role configured otherwise is switched for this session.
+        let dateStyle = PQparameterStatus(handle, "DateStyle").map { String(cString: $0) } ?? ""
+        if !dateStyle.hasPrefix("ISO") {
+            try await connection.execute(script: "SET DateStyle TO ISO")
+        }
+        return connection
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with `$1…$n` bound to `parameters` and returns its result.
+    ///
+    /// Cancelling the task sends the server a cancel request; the statement then fails with SQLSTATE 57014 and the
+    /// connection stays usable (or, if the server does not answer in time, is reported broken).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresResult {
+        try await exclusively {
+            let encoded = try EncodedParameters(parameters)
+            if configuration.usePreparedStatements {
+                let name = try await preparedStatement(for: sql, types: encoded.types)
+                try encoded.withPointers { count, types, values, lengths, formats in
+                    try check(PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0))
+                }
+            } else {
+                try encoded.withPointers { count, types, values, lengths, formats in
+                    try check(PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0))
+                }
+            }
+            return try await finishStatement()
+        }
+    }
+
+    /// Runs SQL text without parameters, possibly several statements (for schema scripts); stops at the first error.
+    public func execute(script: String) async throws {
+        _ = try await exclusively {
+            try check(PQsendQuery(handle, script))
+            return try await finishStatement(allowEmpty: true)
+        }
+    }
+
+    /// Runs `body` inside `BEGIN` … `COMMIT`, rolling back when it throws.
+    @discardableResult
+    public func transaction<Value>(_ body: (PostgresConnection) async throws -> Value) async throws -> Value {
+        try await execute(script: "BEGIN")
+        let value: Value
+        do {
+            value = try await body(self)
+        } catch {
+            if transactionStatus != .unknown { try? await execute(script: "ROLLBACK") }
+            throw error
+        }
+        try await execute(script: "COMMIT")
+        return value
+    }
+
+    /// Streams rows into `COPY … FROM STDIN` (text format): rows go to the server as `body` writes them, in chunks of
+    /// ``CopyWriter/chunkSize`` bytes, never all in memory. Returns the number of rows copied.
+    ///
+    /// If `body` throws, the COPY is aborted, nothing it wrote is kept, and the error is rethrown.
+    @discardableResult
+    public func copyFrom(_ sql: String, _ body: (CopyWriter) async throws -> Void) async throws -> Int {
+        try await exclusively {
+            try check(PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0))
+            try await flush()
+            try await waitForResult()
+            guard let start = PQgetResult(handle) else { throw unexpected("COPY returned no result") }
+            guard PQresultStatus(start) == PGRES_COPY_IN else {
+                // Not a COPY FROM STDIN: report the server's error, or what the statement turned out to be.
+                let result = try await finishStatement(pending: start)
+                throw unexpected("expected COPY FROM STDIN, got '\(result.commandTag)'")
+            }
+            PQclear(start)
+            let writer = CopyWriter(connection: self)
+            do {
+                try await body(writer)
+                try await writer.sendBuffered()
+                try await endCopy(failure: nil)
+            } catch {
+                // Aborting makes the server reject the COPY; its error is expected and the caller's error wins.
+                if !broken, (try? await endCopy(failure: "aborted by client")) != nil {
+                    _ = try? await finishStatement()
+                }
+                throw error
+            }
+            return try await finishStatement().rowsAffected
+        }
+    }
+
+    // MARK: State a pool needs
+
+    /// The transaction state; `.active` while another task holds the connection.
+    public var transactionStatus: TransactionStatus {
+        guard claim() else { return .active }
+        defer { release() }
+        if broken || closed.load(ordering: .relaxed) { return .unknown }
+        switch PQtransactionStatus(handle) {
+        case PQTRANS_IDLE: return .idle
+        case PQTRANS_ACTIVE: return .active
+        case PQTRANS_INTRANS: return .inTransaction
+        case PQTRANS_INERROR: return .failed
+        default: return .unknown
+        }
+    }
+
+    /// Whether the connection can run statements, checked without blocking: input the server sent while the
+    /// connection sat idle is read first, so a backend that was terminated or a server that went away shows here.
+    /// False while another task holds the connection.
+    public var isUsable: Bool {
+        guard claim() else { return false }
+        defer { release() }
+        if broken || closed.load(ordering: .relaxed) { return false }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, 0) > 0, PQconsumeInput(handle) == 0 {
+            broken = true
+        }
+        if PQstatus(handle) != CONNECTION_OK { broken = true }
+        return !broken
+    }
+
+    /// Closes the connection. If another task is using it, its operation ends with a lost connection.
+    public func close() {
+        guard claim() else {
+            // Shutting the socket wakes the running operation; `deinit` then releases libpq's handle.
+            shutdown(socket, Int32(SHUT_RDWR))
+            return
+        }
+        defer { release() }
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        reactor.forget(socket)
+        PQfinish(handle)
+    }
+
+    // MARK: Internals shared with CopyWriter
+
+    /// Waits until the output queue is sent, reading input meanwhile so the server cannot deadlock against us.
+    func flush() async throws {
+        while true {
+            let pending = PQflush(handle)
+            if pending == 0 { return }
+            guard pending == 1 else { throw lost() }
+            let readiness = try await wait(.readableOrWritable)
+            if readiness.readable, PQconsumeInput(handle) == 0 { throw lost() }
+        }
+    }
+
+    /// Queues COPY data, waiting for room when libpq's buffer is full.
+    func putCopyData(_ bytes: [UInt8]) async throws {
+        while true {
+            let queued = bytes.withUnsafeBytes { raw in
+                PQputCopyData(handle, raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count))
+            }
+            switch queued {
+            case 1: return
+            case 0: _ = try await wait(.writable)
+            default: throw lost()
+            }
+        }
+    }
+
+    // MARK: Private
+
+    /// Ends COPY data (or aborts it with `failure`), waiting for room when libpq's buffer is full.
+    private func endCopy(failure: String?) async throws {
+        while true {
+            switch PQputCopyEnd(handle, failure) {
+            case 1: return
+            case 0: _ = try await wait(.writable)
+            default: throw lost()
+            }
+        }
+    }
+
+    private func claim() -> Bool {
+        claimed.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    private func release() {
+        claimed.store(false, ordering: .releasing)
+    }
+
+    /// Runs one operation with the connection claimed and task cancellation turned into a cancel request.
+    private func exclusively<Value>(_ operation: () async throws -> Value) async throws -> Value {
+        guard claim() else {
+            throw PostgresConnectionError(
+                kind: .busy,
+                message: "another task is using this connection",
+                target: target
+            )
+        }
+        defer { release() }
+        guard !closed.load(ordering: .relaxed) else {
+            throw PostgresConnectionError(kind: .closed, message: "the connection was closed", target: target)
+        }
+        guard !broken else {
+            throw PostgresConnectionError(
+                kind: .connectionLost, message: "the connection broke earlier", target: target)
+        }
+        try Task.checkCancellation()
+        let generation = cancellation.begin()
+        let outcome: Result<Value, any Error>
+        do {
+            outcome = .success(
+                try await withTaskCancellationHandler {
+                    try await operation()
+                } onCancel: { [cancellation] in
+                    cancellation.requestCancel(generation: generation)
+                }
+            )
+        } catch {
+            outcome = .failure(error)
+        }
+        if await !cancellation.end() {
+            broken = true
+            if case .success = outcome {
+                throw PostgresConnectionError(
+                    kind: .connectionLost,
+                    message: "the server did not confirm a cancel request in time",
+                    target: target
+                )
+            }
+        }
+        if PQstatus(handle) != CONNECTION_OK { broken = true }
+        return try outcome.get()
+    }
+
+    /// Returns the name of a statement prepared for `sql` with these parameter types, preparing it on first use.
+    private func preparedStatement(for sql: String, types: [Oid]) async throws -> String? {
+        let signature = types.map(String.init).joined(separator: ",") + "|" + sql
+        if let name = preparedStatements[signature] { return name }
+        guard preparedStatements.count < Self.preparedStatementLimit else { return nil }
+        let name = "mw\(preparedStatements.count + 1)"
+        try check(PQsendPrepare(handle, name, sql, Int32(types.count), types))
+        _ = try await finishStatement()
+        preparedStatements[signature] = name
+        return name
+    }
+
+    /// Flushes the statement, reads every result, and returns the last one or throws the first error.
+    private func finishStatement(allowEmpty: Bool = false, pending: OpaquePointer? = nil) async throws -> PostgresResult
+    {
+        try await flush()
+        var last: ResultStorage?
+        var failure: (any Error)?
+        var next = pending
+        while true {
+            if next == nil {
+                try await waitForResult()
+                next = PQgetResult(handle)
+            }
+            guard let result = next else { break }
+            next = nil
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                last = ResultStorage(result)
+            case PGRES_FATAL_ERROR:
+                if failure == nil { failure = serverError(result) }
+                PQclear(result)
+            case PGRES_COPY_IN:
+                // A COPY FROM STDIN outside copyFrom: end it so the connection stays in step.
+                PQclear(result)
+                _ = PQputCopyEnd(handle, "COPY FROM STDIN is only supported through copyFrom")
+                try await flush()
+            case PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                PQclear(result)
+                broken = true
+                throw unexpected("COPY TO STDOUT is not supported")
+            default:
+                PQclear(result)
+            }
+        }
+        if let failure { throw failure }
+        if let last { return PostgresResult(last) }
+        if allowEmpty, let empty = PQmakeEmptyPGresult(handle, PGRES_EMPTY_QUERY) {
+            return PostgresResult(ResultStorage(empty))
+        }
+        throw unexpected("the server sent no result")
+    }
+
+    /// Reads input until a whole result is available.
+    private func waitForResult() async throws {
+        while PQisBusy(handle) == 1 {
+            _ = try await wait(.readable)
+            if PQconsumeInput(handle) == 0 { throw lost() }
+        }
+    }
+
+    private func wait(_ interest: SocketReactor.Interest) async throws -> SocketReactor.Readiness {
+        do {
+            return try await reactor.wait(for: socket, interest)
+        } catch {
+            broken = true
+            throw PostgresConnectionError(kind: .connectionLost, message: "\(error)", target: target)
+        }
+    }
+
+    private func check(_ sent: Int32) throws {
+        guard sent == 1 else { throw lost() }
+    }
+
+    private func lost() -> PostgresConnectionError {
+        broken = PQstatus(handle) != CONNECTION_OK || broken
+        return PostgresConnectionError(
+            kind: broken ? .connectionLost : .unexpectedResponse,
+            message: configuration.redact(Self.errorMessage(handle)),
+            target: target
+        )
+    }
+
+    private func unexpected(_ message: String) -> PostgresConnectionError {
+        PostgresConnectionError(kind: .unexpectedResponse, message: message, target: target)
+    }
+
+    private func serverError(_ result: OpaquePointer) -> any Error {
+        func field(_ code: Character) -> String? {
+            PQresultErrorField(result, Int32(code.asciiValue ?? 0)).map { configuration.redact(String(cString: $0)) }
+        }
+        guard let sqlState = field("C") else {
+            // No SQLSTATE: libpq made this error itself, because the connection failed.
+            let message = PQresultErrorMessage(result).map { String(cString: $0) } ?? ""
+            broken = PQstatus(handle) != CONNECTION_OK || broken
+            return PostgresConnectionError(
+                kind: .connectionLost,
+                message: configuration.redact(Self.tidy(message.isEmpty ? Self.errorMessage(handle) : message)),
+                target: target
+            )
+        }
+        return PostgresServerError(
+            sqlState: sqlState,
+            severity: field("V") ?? field("S") ?? "ERROR",
+            message: field("M") ?? "",
+            detail: field("D"),
+            hint: field("H"),
+            position: field("P").flatMap { Int($0) },
+            schema: field("s"),
+            table: field("t"),
+            column: field("c"),
+            constraint: field("n")
+        )
+    }
+
+    private static func errorMessage(_ handle: OpaquePointer) -> String {
+        tidy(PQerrorMessage(handle).map { String(cString: $0) } ?? "unknown error")
+    }
+
+    /// libpq's messages are multi-line with tab indents; one line reads better in logs and reports.
+    private static func tidy(_ message: String) -> String {
+        message.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
+    }
+
+    private static func describe(_ handle: OpaquePointer) -> String {
+        func text(_ value: UnsafeMutablePointer<CChar>?) -> String? { value.map { String(cString: $0) } }
+        return ConnectionConfiguration.maskedURL(
+            user: text(PQuser(handle)),
+            host: text(PQhost(handle)),
+            port: text(PQport(handle)),
+            database: text(PQdb(handle)),
+            hasPassword: PQconnectionUsedPassword(handle) == 1
+        )
+    }
+
+    private static func withCStringArrays<Result>(
+        _ pairs: [(keyword: String, value: String)],
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>) -> Result
+    ) -> Result {
+        let keywords = pairs.map { strdup($0.keyword) } + [nil]
+        let values = pairs.map { strdup($0.value) } + [nil]
+        defer {
+            for pointer in keywords + values { free(pointer) }
+        }
+        let constKeywords = keywords.map { UnsafePointer($0) }
+        let constValues = values.map { UnsafePointer($0) }
+        return body(constKeywords, constValues)
+    }
+}
+
+/// Receives the server's notices (e.g. "table already exists, skipping") so libpq does not print them to stderr.
+private final class NoticeSink: Sendable {
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+}
+
+/// A `PGconn` pointer crossing from the thread that opened it to the task that uses it.
+///
+/// `@unchecked Sendable` without a lock: it is handed over exactly once, through a continuation, and the opening
+/// thread does not touch it afterwards.
+private struct UncheckedHandle: @unchecked Sendable {
+    let pointer: OpaquePointer?
+}

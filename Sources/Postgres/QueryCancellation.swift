@@ -1,0 +1,116 @@
+import CLibPQ
+import Glibc
+
+import Synchronization
+
+/// Owns a `PGcancel` and frees it with the last reference.
+///
+/// `@unchecked Sendable` without a lock: a `PGcancel` is a copy of the connection's address and keys that libpq
+/// never changes after `PQgetCancel`, and libpq documents `PQcancel` as safe to call from any thread.
+final class CancelHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { PQfreeCancel(pointer) }
+}
+
+/// Turns a Swift task cancellation into a PostgreSQL cancel request for the operation running on one connection.
+///
+/// The cancel request goes over its own connection (`PQcancel` blocks), so it runs on a dedicated thread. An operation
+/// does not return until that request has been delivered: a cancel still on its way could otherwise hit the next
+/// statement on the same connection. If the server does not end the operation within the timeout, the socket is shut
+/// down, which ends the operation with a lost connection instead of leaving it wedged.
+final class QueryCancellation: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var active = false
+        var requestInFlight = false
+        var endWaiter: UnsafeContinuation<Void, Never>?
+        /// The socket was shut down or a cancel request never finished: the connection can no longer be trusted.
+        var broken = false
+    }
+
+    private let state = Mutex(State())
+    private let handle: CancelHandle
+    private let socket: Int32
+    private let timeout: Duration
+
+    init(handle: CancelHandle, socket: Int32, timeout: Duration) {
+        self.handle = handle
+        self.socket = socket
+        self.timeout = timeout
+    }
+
+    /// Marks the start of an operation that a cancellation should interrupt.
+    func begin() -> UInt64 {
+        state.withLock { state in
+            state.generation &+= 1
+            state.active = true
+            return state.generation
+        }
+    }
+
+    /// Sends a cancel request for operation `generation` if it is still running; called from the cancelled task's
+    /// cancellation handler, on whatever thread cancelled it.
+    func requestCancel(generation: UInt64) {
+        let send = state.withLock { state in
+            guard state.active, state.generation == generation, !state.requestInFlight else { return false }
+            state.requestInFlight = true
+            return true
+        }
+        guard send else { return }
+        DedicatedThread.detach(name: "memory-worker.cancel") { [self] in
+            var message = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(handle.pointer, &message, Int32(message.count))
+            let waiter = state.withLock { state in
+                state.requestInFlight = false
+                defer { state.endWaiter = nil }
+                return state.endWaiter
+            }
+            waiter?.resume()
+        }
+        Task { [self, timeout] in
+            try? await Task.sleep(for: timeout)
+            expire(generation: generation)
+        }
+    }
+
+    /// Marks the end of the operation; waits for a cancel request still on its way. Returns false when the connection
+    /// must be discarded.
+    func end() async -> Bool {
+        let mustWait = state.withLock { state in
+            state.active = false
+            return state.requestInFlight
+        }
+        if mustWait {
+            await withUnsafeContinuation { continuation in
+                let waitsForRequest = state.withLock { state in
+                    guard state.requestInFlight, !state.broken else { return false }
+                    state.endWaiter = continuation
+                    return true
+                }
+                if !waitsForRequest { continuation.resume() }
+            }
+        }
+        return state.withLock { !$0.broken }
+    }
+
+    private func expire(generation: UInt64) {
+        let waiter: UnsafeContinuation<Void, Never>? = state.withLock { state in
+            guard state.generation == generation else { return nil }
+            if state.active {
+                // The server did not answer the cancel: end the read with an error rather than wait forever.
+                state.broken = true
+                shutdown(socket, Int32(SHUT_RDWR))
+                return nil
+            }
+            guard state.requestInFlight else { return nil }
+            // The cancel request itself hangs; it might still land on a later statement, so the connection goes.
+            state.broken = true
+            defer { state.endWaiter = nil }
+            return state.endWaiter
+        }
+        waiter?.resume()
+    }
+}

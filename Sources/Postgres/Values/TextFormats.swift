@@ -1,0 +1,281 @@
+import Foundation
+
+/// PostgreSQL's `bytea` text forms: `\x` hex (the default output) and the older escape format.
+enum ByteaText {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        var output = [UInt8]()
+        output.reserveCapacity(2 + bytes.count * 2)
+        output.append(UInt8(ascii: "\\"))
+        output.append(UInt8(ascii: "x"))
+        for byte in bytes {
+            output.append(digits[Int(byte >> 4)])
+            output.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    static func parse(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
+        if text.count >= 2, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x") {
+            guard text.count % 2 == 0 else { return nil }
+            var bytes = [UInt8]()
+            bytes.reserveCapacity((text.count - 2) / 2)
+            var index = 2
+            while index < text.count {
+                guard let high = hexValue(text[index]), let low = hexValue(text[index + 1]) else { return nil }
+                bytes.append(high << 4 | low)
+                index += 2
+            }
+            return bytes
+        }
+        return parseEscaped(text)
+    }
+
+    private static func parseEscaped(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
+        var bytes = [UInt8]()
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
+            guard byte == UInt8(ascii: "\\") else {
+                bytes.append(byte)
+                index += 1
+                continue
+            }
+            if index + 1 < text.count, text[index + 1] == UInt8(ascii: "\\") {
+                bytes.append(byte)
+                index += 2
+                continue
+            }
+            guard index + 3 < text.count else { return nil }
+            var value: UInt8 = 0
+            for offset in 1...3 {
+                let digit = text[index + offset]
+                guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "7") else { return nil }
+                value = value &* 8 &+ (digit - UInt8(ascii: "0"))
+            }
+            bytes.append(value)
+            index += 4
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// Timestamps in PostgreSQL's ISO text form (`DateStyle` ISO, which every connection of this library uses):
+/// `2024-05-01 12:30:00.123456+02`, `2024-05-01 12:30:00` (no zone: taken as UTC) and `2024-05-01`.
+enum TimestampText {
+    static func format(_ date: Date) -> String {
+        let totalMicroseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        let micros = Int64(totalMicroseconds)
+        var seconds = micros / 1_000_000
+        var fraction = micros % 1_000_000
+        if fraction < 0 {
+            fraction += 1_000_000
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civil(fromDays: days)
+        let time = (secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60)
+        func padded(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let yearText = year > 0 ? padded(year, 4) : padded(1 - year, 4)
+        var text = "\(yearText)-\(padded(month, 2))-\(padded(day, 2)) "
+        text += "\(padded(time.0, 2)):\(padded(time.1, 2)):\(padded(time.2, 2)).\(padded(fraction, 6))+00"
+        return year > 0 ? text : text + " BC"
+    }
+
+    static func parse(_ text: UnsafeRawBufferPointer) -> Date? {
+        var scanner = ByteScanner(bytes: text)
+        guard let year = scanner.number(minDigits: 4), scanner.take("-"),
+            let month = scanner.number(digits: 2), scanner.take("-"),
+            let day = scanner.number(digits: 2), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var seconds = days(fromCivil: year, month, day) * 86_400
+        var micros: Int64 = 0
+        if scanner.take(" ") || scanner.take("T") {
+            guard let hour = scanner.number(digits: 2), scanner.take(":"),
+                let minute = scanner.number(digits: 2), scanner.take(":"),
+                let second = scanner.number(digits: 2), hour <= 24, minute < 60, second < 61
+            else { return nil }
+            seconds += hour * 3600 + minute * 60 + second
+            if scanner.take(".") {
+                var scale: Int64 = 100_000
+                var digits = 0
+                while let digit = scanner.digit() {
+                    micros += Int64(digit) * scale
+                    scale /= 10
+                    digits += 1
+                }
+                guard digits > 0 else { return nil }
+            }
+            if let sign = scanner.sign() {
+                guard let hours = scanner.number(digits: 2) else { return nil }
+                var offset = hours * 3600
+                if scanner.take(":") {
+                    guard let minutes = scanner.number(digits: 2) else { return nil }
+                    offset += minutes * 60
+                    if scanner.take(":") {
+                        guard let offsetSeconds = scanner.number(digits: 2) else { return nil }
+                        offset += offsetSeconds
+                    }
+                }
+                seconds -= sign * offset
+            }
+        }
+        if scanner.take(" BC") {
+            // Year 1 BC is year 0 of the proleptic calendar.
+            seconds =
+                (days(fromCivil: 1 - year, month, day) * 86_400)
+                + (seconds - days(fromCivil: year, month, day) * 86_400)
+        }
+        guard scanner.atEnd else { return nil }
+        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+/// One-dimensional array literals: `{a,"b c",NULL}`.
+enum ArrayText {
+    static func format(_ elements: [String?]) -> String {
+        var text = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { text += "," }
+            guard let element else {
+                text += "NULL"
+                continue
+            }
+            text += "\""
+            for character in element.unicodeScalars {
+                if character == "\\" || character == "\"" { text += "\\" }
+                text.unicodeScalars.append(character)
+            }
+            text += "\""
+        }
+        return text + "}"
+    }
+
+    static func parse(_ text: UnsafeRawBufferPointer) -> [String?]? {
+        guard text.count >= 2, text.first == UInt8(ascii: "{"), text.last == UInt8(ascii: "}") else { return nil }
+        if text.count == 2 { return [] }
+        var elements: [String?] = []
+        var index = 1
+        let end = text.count - 1
+        while index < end {
+            var bytes: [UInt8] = []
+            var quoted = false
+            if text[index] == UInt8(ascii: "\"") {
+                quoted = true
+                index += 1
+                while index < end, text[index] != UInt8(ascii: "\"") {
+                    if text[index] == UInt8(ascii: "\\") { index += 1 }
+                    guard index < end else { return nil }
+                    bytes.append(text[index])
+                    index += 1
+                }
+                guard index < end else { return nil }
+                index += 1
+            } else {
+                while index < end, text[index] != UInt8(ascii: ",") {
+                    // Nested arrays are not supported: only one dimension is read.
+                    guard text[index] != UInt8(ascii: "{") else { return nil }
+                    bytes.append(text[index])
+                    index += 1
+                }
+            }
+            let isNull = !quoted && bytes.count == 4 && String(decoding: bytes, as: UTF8.self).uppercased() == "NULL"
+            elements.append(isNull ? nil : String(decoding: bytes, as: UTF8.self))
+            if index < end {
+                guard text[index] == UInt8(ascii: ",") else { return nil }
+                index += 1
+                if index == end { return nil }
+            }
+        }
+        return elements
+    }
+}
+
+/// Reads ASCII numbers and punctuation from a byte buffer.
+struct ByteScanner {
+    let bytes: UnsafeRawBufferPointer
+    var index = 0
+
+    var atEnd: Bool { index == bytes.count }
+
+    mutating func digit() -> Int? {
+        guard index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") else {
+            return nil
+        }
+        defer { index += 1 }
+        return Int(bytes[index] - UInt8(ascii: "0"))
+    }
+
+    mutating func number(digits: Int) -> Int64? {
+        number(minDigits: digits, maxDigits: digits)
+    }
+
+    mutating func number(minDigits: Int, maxDigits: Int = 9) -> Int64? {
+        let start = index
+        var value: Int64 = 0
+        while index - start < maxDigits, let digit = digit() {
+            value = value * 10 + Int64(digit)
+        }
+        guard index - start >= minDigits else {
+            index = start
+            return nil
+        }
+        return value
+    }
+
+    mutating func take(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        for offset in 0..<count where bytes[index + offset] != literal.utf8Start[offset] {
+            return false
+        }
+        index += count
+        return true
+    }
+
+    mutating func sign() -> Int64? {
+        if take("+") { return 1 }
+        if take("-") { return -1 }
+        return nil
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+
+@main
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Runs memory ingest and query jobs against PostgreSQL over one shared connection pool.",
+        subcommands: [Run.self, Ping.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Exit codes cron and CI read; documented in the README.
+enum ExitStatus {
+    static let invalidInput = ExitCode(2)
+    /// The database could not be reached; sysexits' EX_TEMPFAIL, which tells cron a retry may succeed.
+    static let databaseUnavailable = ExitCode(75)
+}
+
+/// Where the database is: `--database`, else `DATABASE_URL`, else libpq's own defaults (`PGHOST`, `PGPORT`, …).
+struct DatabaseOptions: ParsableArguments {
+    @Option(
+        name: .customLong("database"), help: "PostgreSQL URL or conninfo (default: $DATABASE_URL, then PG* variables).")
+    var url: String?
+
+    func configuration() throws -> ConnectionConfiguration {
+        let source = url ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+        do {
+            return try ConnectionConfiguration(source)
+        } catch {
+            let origin = url != nil ? "--database" : "DATABASE_URL"
+            printError("worker: \(origin): \(error.message). Give a postgresql:// URL or key=value conninfo.")
+            throw ExitStatus.invalidInput
+        }
+    }
+}
+
+struct Ping: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Connects, reports the server version and round-trip latency, and disconnects."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Round trips to time.")
+    var count = 10
+
+    func run() async throws {
+        let configuration = try database.configuration()
+        let connection: PostgresConnection
+        let connectStart = ContinuousClock.now
+        do {
+            connection = try await PostgresConnection.connect(configuration)
+        } catch {
+            printError("worker: cannot reach the database: \(error)")
+            throw ExitStatus.databaseUnavailable
+        }
+        let connectTime = ContinuousClock.now - connectStart
+        defer { connection.close() }
+        var samples: [Duration] = []
+        for _ in 0..<max(1, count) {
+            let start = ContinuousClock.now
+            try await connection.query("SELECT 1")
+            samples.append(ContinuousClock.now - start)
+        }
+        samples.sort()
+        print("database:  \(connection.target)")
+        print("server:    PostgreSQL \(connection.serverVersionText) (backend pid \(connection.backendPID))")
+        print("connect:   \(milliseconds(connectTime)) ms")
+        print(
+            "latency:   min \(milliseconds(samples[0])) ms, median \(milliseconds(samples[samples.count / 2])) ms,"
+                + " max \(milliseconds(samples[samples.count - 1])) ms over \(samples.count) round trips"
+        )
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs the jobs in the given YAML files.",
+        discussion: "Job execution is not built yet: this checks that the files exist and the database answers."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: "Job files (YAML).")
+    var files: [String] = []
+
+    func run() async throws {
+        let missing = files.filter { !FileManager.default.fileExists(atPath: $0) }
+        guard missing.isEmpty else {
+            for file in missing { printError("worker: \(file): no such job file") }
+            throw ExitStatus.invalidInput
+        }
+        let configuration = try database.configuration()
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration)
+        } catch {
+            printError("worker: cannot reach the database: \(error)")
+            throw ExitStatus.databaseUnavailable
+        }
+        connection.close()
+        print("database \(connection.target) answers (PostgreSQL \(connection.serverVersionText)).")
+        print("\(files.count) job file(s) given; running jobs is not implemented in this version, so none ran.")
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+func milliseconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    let value = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    return String(format: "%.3f", value)
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Postgres
+import Testing
+
+/// Tests that depend on tasks running at the same time; `make test` runs them again under ThreadSanitizer.
+@Suite struct ConcurrencyTests {
+    /// The non-blocking proof: 32 tasks each sleep one second in the server, and the server sees all 32 at once.
+    /// A connection that blocked a thread of the cooperative pool would show no more at a time than the machine has
+    /// cores.
+    @Test func thirtyTwoSleepsRunAtOnce() async throws {
+        let name = TestDatabase.uniqueName("mw_nonblocking")
+        let monitor = try await TestDatabase.connect()
+        defer { monitor.close() }
+        var connections: [PostgresConnection] = []
+        for _ in 0..<32 { connections.append(try await TestDatabase.connect(applicationName: name)) }
+        defer { for connection in connections { connection.close() } }
+        let peak = try await withThrowingTaskGroup(of: Int.self) { group in
+            for connection in connections {
+                group.addTask {
+                    try await connection.query("SELECT pg_sleep(1)")
+                    return -1
+                }
+            }
+            group.addTask {
+                var peak = 0
+                for _ in 0..<200 where peak < 32 {
+                    let active = try await monitor.query(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+                        [name]
+                    ).rows[0].decode(0, as: Int.self)
+                    peak = max(peak, active)
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return peak
+            }
+            var peak = 0
+            for try await value in group { peak = max(peak, value) }
+            return peak
+        }
+        #expect(peak == 32)
+    }
+
+    @Test func cancellingATaskCancelsItsStatement() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(60)") }
+        try await waitUntilActive(connection)
+        sleeper.cancel()
+        let result = await sleeper.result
+        #expect(throws: PostgresServerError.self) { try result.get() }
+        if case .failure(let error as PostgresServerError) = result {
+            #expect(error.sqlState == PostgresServerError.Code.queryCanceled)
+        }
+        #expect(connection.isUsable)
+        #expect(connection.transactionStatus == .idle)
+        #expect(try await connection.query("SELECT 41 + 1").rows[0].decode(0, as: Int.self) == 42)
+    }
+
+    @Test func cancellingInsideATransactionLeavesItFailedButTheConnectionUsable() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        try await connection.execute(script: "BEGIN")
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(60)") }
+        try await waitUntilActive(connection)
+        sleeper.cancel()
+        _ = await sleeper.result
+        #expect(connection.transactionStatus == .failed)
+        try await connection.execute(script: "ROLLBACK")
+        #expect(try await connection.query("SELECT 1").rows.count == 1)
+    }
+
+    @Test func aTaskCancelledBeforeItsStatementSendsNothing() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await connection.query("SELECT 1")
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(try await connection.query("SELECT 2").rows.count == 1)
+    }
+
+    @Test func aConnectionServesOneTaskAtATime() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    do {
+                        try await connection.query("SELECT pg_sleep(0.5)")
+                        return true
+                    } catch {
+                        return (error as? PostgresConnectionError)?.kind == .busy ? false : true
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 1 && outcomes.count == 2)
+        #expect(connection.isUsable)
+    }
+
+    @Test func manyConnectionsQueryConcurrently() async throws {
+        let sums = try await withThrowingTaskGroup(of: Int.self) { group in
+            for worker in 0..<16 {
+                group.addTask {
+                    let connection = try await TestDatabase.connect()
+                    defer { connection.close() }
+                    var sum = 0
+                    for round in 0..<200 {
+                        sum += try await connection.query("SELECT $1::int8 + $2::int8", [worker, round]).rows[0]
+                            .decode(0, as: Int.self)
+                    }
+                    return sum
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(sums == (0..<16).reduce(0) { $0 + 200 * $1 } + 16 * (199 * 200 / 2))
+    }
+
+    @Test func cancellingAConnectAbandonsIt() async throws {
+        let configuration = try TestDatabase.configuration()
+        let attempt = Task { try await PostgresConnection.connect(configuration) }
+        attempt.cancel()
+        let result = await attempt.result
+        if case .success(let connection) = result {
+            // The connect won the race; it must still be a working connection.
+            #expect(connection.isUsable)
+            connection.close()
+        } else {
+            #expect(throws: CancellationError.self) { try result.get() }
+        }
+    }
+
+    private func waitUntilActive(_ connection: PostgresConnection) async throws {
+        let monitor = try await TestDatabase.connect()
+        defer { monitor.close() }
+        for _ in 0..<500 {
+            let state = try await monitor.query(
+                "SELECT state FROM pg_stat_activity WHERE pid = $1",
+                [Int(connection.backendPID)]
+            ).rows.first?.decode(0, as: String?.self)
+            if state == "active" { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the statement never became active")
+    }
+}
