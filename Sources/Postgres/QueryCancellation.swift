@@ -1,7 +1,6 @@
 import CLibPQ
 import Glibc
 
-import Synchronization
 
 /// Owns a `PGcancel` and frees it with the last reference.
 ///
@@ -26,12 +25,12 @@ final class QueryCancellation: Sendable {
         var generation: UInt64 = 0
         var active = false
         var requestInFlight = false
-        var endWaiter: UnsafeContinuation<Void, Never>?
+        var endWaiter: CheckedContinuation<Void, Never>?
         /// The socket was shut down or a cancel request never finished: the connection can no longer be trusted.
         var broken = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let handle: CancelHandle
     private let socket: Int32
     private let timeout: Duration
@@ -84,7 +83,7 @@ final class QueryCancellation: Sendable {
             return state.requestInFlight
         }
         if mustWait {
-            await withUnsafeContinuation { continuation in
+            await withCheckedContinuation { continuation in
                 let waitsForRequest = state.withLock { state in
                     guard state.requestInFlight, !state.broken else { return false }
                     state.endWaiter = continuation
@@ -97,7 +96,7 @@ final class QueryCancellation: Sendable {
     }
 
     private func expire(generation: UInt64) {
-        let waiter: UnsafeContinuation<Void, Never>? = state.withLock { state in
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
             guard state.generation == generation else { return nil }
             if state.active {
                 // The server did not answer the cancel: end the read with an error rather than wait forever.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs calls that may block (DNS lookups, TLS handshakes, `PQcancel`) on a thread of their own, never on a thread of
 /// Swift's cooperative pool, whose few threads every task in the process shares.
@@ -15,7 +14,7 @@ enum DedicatedThread {
     ) async throws -> Value {
         let handoff = Handoff<Value>()
         return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { continuation in
+            try await withCheckedThrowingContinuation { continuation in
                 guard handoff.install(continuation) else {
                     continuation.resume(throwing: CancellationError())
                     return
@@ -44,14 +43,14 @@ enum DedicatedThread {
 private final class Handoff<Value: Sendable>: Sendable {
     private enum State {
         case idle
-        case waiting(UnsafeContinuation<Value, any Error>)
+        case waiting(CheckedContinuation<Value, any Error>)
         case finished
     }
 
-    private let state = Mutex<State>(.idle)
+    private let state = Locked<State>(.idle)
 
     /// Returns false when the task was cancelled before it could wait.
-    func install(_ continuation: UnsafeContinuation<Value, any Error>) -> Bool {
+    func install(_ continuation: CheckedContinuation<Value, any Error>) -> Bool {
         state.withLock { state in
             guard case .idle = state else { return false }
             state = .waiting(continuation)
@@ -70,7 +69,7 @@ private final class Handoff<Value: Sendable>: Sendable {
         take()?.resume(throwing: CancellationError())
     }
 
-    private func take() -> UnsafeContinuation<Value, any Error>? {
+    private func take() -> CheckedContinuation<Value, any Error>? {
         state.withLock { state in
             defer { state = .finished }
             if case .waiting(let continuation) = state { return continuation }

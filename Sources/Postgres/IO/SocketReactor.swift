@@ -2,7 +2,6 @@ import CEpoll
 import Foundation
 import Glibc
 
-import Synchronization
 
 /// Suspends tasks until a libpq socket is ready, using one epoll thread for all connections.
 ///
@@ -43,7 +42,7 @@ final class SocketReactor: Sendable {
     }
 
     private let epollFD: Int32
-    private let waiters = Mutex<[Int32: UnsafeContinuation<Readiness, any Error>]>([:])
+    private let waiters = Locked<[Int32: CheckedContinuation<Readiness, any Error>]>([:])
 
     private init() throws(SystemCallError) {
         let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -58,7 +57,7 @@ final class SocketReactor: Sendable {
     ///
     /// Only one task may wait on a socket at a time; a connection is used by one task at a time, so that holds.
     func wait(for fd: Int32, _ interest: Interest) async throws -> Readiness {
-        try await withUnsafeThrowingContinuation { continuation in
+        try await withCheckedThrowingContinuation { continuation in
             waiters.withLock { $0[fd] = continuation }
             var event = epoll_event()
             event.events = interest.events | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue
