@@ -33,10 +33,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "ConnectionPool",
+            dependencies: [
+                "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "Worker",
             dependencies: [
                 "Postgres",
+                "ConnectionPool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -46,6 +54,14 @@ let package = Package(
         .testTarget(
             name: "PostgresTests",
             dependencies: ["Postgres"]
+        ),
+        .testTarget(
+            name: "ConnectionPoolTests",
+            dependencies: [
+                "ConnectionPool",
+                "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -96,13 +96,38 @@ public struct ConnectionConfiguration: Sendable {
     /// The database this configuration reaches, as `postgresql://user:***@host:port/database`, with libpq's defaults
     /// (environment included) filled in; the password is always masked.
     public var maskedURL: String {
-        let defaults = Self.libpqDefaults()
-        func value(_ keyword: String) -> String? { self[keyword] ?? defaults[keyword] }
+        let target = effectiveTarget
         return Self.maskedURL(
-            user: value("user"),
-            host: value("host") ?? value("hostaddr"),
-            port: value("port"),
-            database: value("dbname"),
+            user: target.user,
+            host: target.host,
+            port: target.port,
+            database: target.database,
+            hasPassword: target.hasPassword
+        )
+    }
+
+    /// Where a connection will go once libpq fills in its defaults (environment included): what identifies a database.
+    public struct Target: Sendable, Hashable {
+        public var host: String
+        public var port: String
+        public var database: String
+        public var user: String
+        public var hasPassword: Bool
+    }
+
+    /// The host, port, database and user libpq will use, defaults and `PG*` variables applied (`PQconndefaults`).
+    public var effectiveTarget: Target {
+        let defaults = Self.libpqDefaults()
+        func value(_ keyword: String) -> String? {
+            if let given = self[keyword], !given.isEmpty { return given }
+            return defaults[keyword]
+        }
+        let user = value("user") ?? ""
+        return Target(
+            host: value("host") ?? value("hostaddr") ?? "",
+            port: value("port") ?? "",
+            database: value("dbname") ?? user,
+            user: user,
             hasPassword: value("password") != nil || !secrets.isEmpty
         )
     }

@@ -2,7 +2,6 @@ import CLibPQ
 import Foundation
 import Glibc
 import Logging
-
 import Synchronization
 
 /// One libpq connection with an async API that never blocks a thread of Swift's cooperative pool.
@@ -52,6 +51,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private let noticeSink: NoticeSink
     private let claimed = Atomic<Bool>(false)
     private let closed = Atomic<Bool>(false)
+    /// Set by ``close()``; whoever holds the claim closes the connection when giving it back.
+    private let closeRequested = Atomic<Bool>(false)
     /// Set when the connection failed in use; read and written only by the claim holder.
     private var broken = false
     /// Statement names by signature (parameter types and SQL), for the statements prepared on this connection.
@@ -154,6 +155,11 @@ public final class PostgresConnection: @unchecked Sendable {
             let encoded = try EncodedParameters(parameters)
             if configuration.usePreparedStatements {
                 let name = try await preparedStatement(for: sql, types: encoded.types)
+                // A cancel or close that came during the prepare round trip found an idle backend: honour it here.
+                try Task.checkCancellation()
+                guard !closeRequested.load(ordering: .acquiring) else {
+                    throw PostgresConnectionError(kind: .closed, message: "the connection was closed", target: target)
+                }
                 try encoded.withPointers { count, types, values, lengths, formats in
                     try check(PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0))
                 }
@@ -245,25 +251,24 @@ public final class PostgresConnection: @unchecked Sendable {
         guard claim() else { return false }
         defer { release() }
         if broken || closed.load(ordering: .relaxed) { return false }
+        // A terminated backend sends its FATAL message and then closes: reading until the socket has nothing more
+        // (at most a few rounds; input on an idle connection is rare) reaches the end of stream, which breaks it.
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        if poll(&descriptor, 1, 0) > 0, PQconsumeInput(handle) == 0 {
-            broken = true
+        for _ in 0..<4 where !broken && poll(&descriptor, 1, 0) > 0 {
+            if PQconsumeInput(handle) == 0 { broken = true }
         }
         if PQstatus(handle) != CONNECTION_OK { broken = true }
         return !broken
     }
 
-    /// Closes the connection. If another task is using it, its operation ends with a lost connection.
+    /// Closes the connection. If another task is using it, its statement is cancelled on the server (so the backend
+    /// stops at once rather than when its statement would have ended) and the connection closes when it returns.
     public func close() {
-        guard claim() else {
-            // Shutting the socket wakes the running operation; `deinit` then releases libpq's handle.
-            shutdown(socket, Int32(SHUT_RDWR))
-            return
-        }
-        defer { release() }
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        reactor.forget(socket)
-        PQfinish(handle)
+        closeRequested.store(true, ordering: .releasing)
+        if claim() { return release() }
+        cancellation.cancelActive()
+        // The holder may have released it meanwhile, before it could see the request.
+        if claim() { release() }
     }
 
     // MARK: Internals shared with CopyWriter
@@ -310,7 +315,12 @@ public final class PostgresConnection: @unchecked Sendable {
         claimed.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     }
 
+    /// Gives the claim back, closing the connection first if ``close()`` asked for it meanwhile.
     private func release() {
+        if closeRequested.load(ordering: .acquiring), !closed.exchange(true, ordering: .acquiringAndReleasing) {
+            reactor.forget(socket)
+            PQfinish(handle)
+        }
         claimed.store(false, ordering: .releasing)
     }
 
@@ -333,6 +343,11 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         try Task.checkCancellation()
         let generation = cancellation.begin()
+        // close() may have come between the claim and begin(), too early to cancel anything: honour it here.
+        if closeRequested.load(ordering: .acquiring) {
+            _ = await cancellation.end()
+            throw PostgresConnectionError(kind: .closed, message: "the connection was closed", target: target)
+        }
         let outcome: Result<Value, any Error>
         do {
             outcome = .success(
@@ -429,8 +444,10 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Checks the result of a `PQsend…` call and tells the cancellation that a statement is on its way.
     private func check(_ sent: Int32) throws {
         guard sent == 1 else { throw lost() }
+        cancellation.markSent()
     }
 
     private func lost() -> PostgresConnectionError {

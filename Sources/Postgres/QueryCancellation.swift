@@ -1,7 +1,6 @@
 import CLibPQ
 import Glibc
 
-
 /// Owns a `PGcancel` and frees it with the last reference.
 ///
 /// `@unchecked Sendable` without a lock: a `PGcancel` is a copy of the connection's address and keys that libpq
@@ -24,6 +23,10 @@ final class QueryCancellation: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var active = false
+        /// The operation has sent its statement: before that, a cancel request would reach an idle backend and be
+        /// ignored, so it is held back until the statement is on its way.
+        var sent = false
+        var cancelHeldBack = false
         var requestInFlight = false
         var endWaiter: CheckedContinuation<Void, Never>?
         /// The socket was shut down or a cancel request never finished: the connection can no longer be trusted.
@@ -46,6 +49,8 @@ final class QueryCancellation: Sendable {
         state.withLock { state in
             state.generation &+= 1
             state.active = true
+            state.sent = false
+            state.cancelHeldBack = false
             return state.generation
         }
     }
@@ -55,6 +60,10 @@ final class QueryCancellation: Sendable {
     func requestCancel(generation: UInt64) {
         let send = state.withLock { state in
             guard state.active, state.generation == generation, !state.requestInFlight else { return false }
+            guard state.sent else {
+                state.cancelHeldBack = true
+                return false
+            }
             state.requestInFlight = true
             return true
         }
@@ -73,6 +82,22 @@ final class QueryCancellation: Sendable {
             try? await Task.sleep(for: timeout)
             expire(generation: generation)
         }
+    }
+
+    /// Records that the operation's statement is on its way, and sends a cancel request held back until then.
+    func markSent() {
+        let (generation, heldBack) = state.withLock { state in
+            state.sent = true
+            defer { state.cancelHeldBack = false }
+            return (state.generation, state.cancelHeldBack)
+        }
+        if heldBack { requestCancel(generation: generation) }
+    }
+
+    /// Sends a cancel request for whatever operation is running now, if any.
+    func cancelActive() {
+        let generation = state.withLock { $0.active ? $0.generation : nil }
+        if let generation { requestCancel(generation: generation) }
     }
 
     /// Marks the end of the operation; waits for a cancel request still on its way. Returns false when the connection

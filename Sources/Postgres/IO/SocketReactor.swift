@@ -2,7 +2,6 @@ import CEpoll
 import Foundation
 import Glibc
 
-
 /// Suspends tasks until a libpq socket is ready, using one epoll thread for all connections.
 ///
 /// Why one shared thread rather than a thread per connection: a query spends almost all of its time waiting for

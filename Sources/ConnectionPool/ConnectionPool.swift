@@ -1,0 +1,329 @@
+import Foundation
+import Logging
+import Postgres
+
+/// A pool of connections to one database, never more than `maxSize` open, leased to one task at a time.
+///
+/// Every decision is ``PoolStateMachine``'s; this class only carries them out: it opens and closes connections, resumes
+/// waiting tasks, checks connections on return, and ticks the clock. The lock around the state machine is never held
+/// across a suspension point or I/O.
+public final class ConnectionPool: Sendable {
+    /// A leased connection and the request it answered.
+    private struct Leased: Sendable {
+        var id: PoolStateMachine.ConnectionID
+        var connection: PostgresConnection
+    }
+
+    /// What the lock guards: the state machine plus the objects its ids stand for.
+    private struct Core: Sendable {
+        var machine: PoolStateMachine
+        var connections: [PoolStateMachine.ConnectionID: PostgresConnection] = [:]
+        var waiters: [PoolStateMachine.RequestID: CheckedContinuation<Leased, any Error>] = [:]
+        var nextRequestID = 1
+        var lastConnectError: (any Error)?
+    }
+
+    /// Work decided under the lock and done after it is released.
+    private enum Effect {
+        case open(PoolStateMachine.ConnectionID)
+        case close(PostgresConnection)
+        case resume(CheckedContinuation<Leased, any Error>, Result<Leased, any Error>)
+        case warnLeak(PoolStateMachine.Lease, pid: Int32?)
+    }
+
+    /// The database, as a masked URL.
+    public let target: String
+    public let settings: PoolSettings
+    private let configuration: ConnectionConfiguration
+    private let logger: Logger
+    private let core: Locked<Core>
+
+    /// Creates the pool and starts opening `minSize` connections in the background.
+    public init(
+        configuration: ConnectionConfiguration,
+        settings: PoolSettings,
+        logger: Logger = Logger(label: "memory-worker.pool")
+    ) {
+        self.configuration = configuration
+        self.settings = settings
+        self.logger = logger
+        target = configuration.maskedURL
+        var machine = PoolStateMachine(settings: settings)
+        let actions = machine.start(now: .now)
+        core = Locked(Core(machine: machine))
+        perform(core.withLock { apply(actions, to: &$0) })
+        startMaintenance()
+    }
+
+    // MARK: Leasing
+
+    /// Leases a connection for the duration of `body` and returns it afterwards, whatever `body` does.
+    ///
+    /// A transaction left open is rolled back on return (and counted as a bad return); a broken connection is closed
+    /// and replaced. `holder` names the job and task for leak warnings and timeout errors.
+    public func withConnection<Value>(
+        holder: String = "unnamed",
+        fileID: String = #fileID,
+        line: Int = #line,
+        _ body: (PostgresConnection) async throws -> Value
+    ) async throws -> Value {
+        let leased = try await lease(PoolStateMachine.Holder(name: holder, callSite: "\(fileID):\(line)"))
+        let result: Result<Value, any Error>
+        do {
+            result = .success(try await body(leased.connection))
+        } catch {
+            result = .failure(error)
+        }
+        await giveBack(leased)
+        return try result.get()
+    }
+
+    /// Leases a connection that works: one found broken while it sat idle (a killed backend, a restarted server) is
+    /// discarded and the request made again, so the caller never sees it.
+    private func lease(_ holder: PoolStateMachine.Holder) async throws -> Leased {
+        while true {
+            let leased = try await request(holder)
+            if leased.connection.isUsable { return leased }
+            perform(
+                core.withLock { core in
+                    apply(core.machine.connectionReturned(leased.id, state: .broken, now: .now), to: &core)
+                })
+        }
+    }
+
+    private func request(_ holder: PoolStateMachine.Holder) async throws -> Leased {
+        let id = core.withLock { core in
+            defer { core.nextRequestID += 1 }
+            return core.nextRequestID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let effects = core.withLock { core -> [Effect] in
+                    if Task.isCancelled {
+                        return [.resume(continuation, .failure(CancellationError()))]
+                    }
+                    core.waiters[id] = continuation
+                    return apply(core.machine.requestLease(id, holder: holder, now: .now), to: &core)
+                }
+                perform(effects)
+            }
+        } onCancel: {
+            perform(core.withLock { core in apply(core.machine.cancelRequest(id, now: .now), to: &core) })
+        }
+    }
+
+    private func giveBack(_ leased: Leased) async {
+        let state = await Self.returnState(of: leased.connection)
+        perform(
+            core.withLock { core in
+                apply(core.machine.connectionReturned(leased.id, state: state, now: .now), to: &core)
+            })
+    }
+
+    /// Whether a returned connection is clean, had to be rolled back, or is broken.
+    private static func returnState(of connection: PostgresConnection) async -> PoolStateMachine.ReturnState {
+        guard connection.isUsable else { return .broken }
+        switch connection.transactionStatus {
+        case .idle:
+            return .clean
+        case .inTransaction, .failed:
+            // A task of its own, so the rollback runs even when the holder's task was cancelled.
+            let rollback = Task { try await connection.execute(script: "ROLLBACK") }
+            guard (try? await rollback.value) != nil, connection.transactionStatus == .idle else { return .broken }
+            return .rolledBack
+        case .active, .unknown:
+            return .broken
+        }
+    }
+
+    // MARK: Closing
+
+    /// Refuses new leases, waits up to `drain` for leased connections to come back, then closes the connections
+    /// still leased under their holders (whose statements fail with a lost connection), and closes everything.
+    public func close(drain: Duration = .seconds(30)) async {
+        perform(core.withLock { core in apply(core.machine.close(now: .now), to: &core) })
+        let deadline = ContinuousClock.now + drain
+        var forcedAt: ContinuousClock.Instant?
+        while !core.withLock({ $0.machine.isDrained }) {
+            let now = ContinuousClock.now
+            if let forcedAt {
+                // A holder that never returns its lease stays in the leak report; closing does not wait forever.
+                if now - forcedAt > .seconds(1) { break }
+            } else if now >= deadline {
+                forcedAt = now
+                let leased = core.withLock { core in core.machine.leases.compactMap { core.connections[$0.connection] }
+                }
+                for connection in leased { connection.close() }
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// True once ``close(drain:)`` has been called.
+    public var isClosed: Bool { core.withLock { $0.machine.isClosing } }
+
+    // MARK: Observing
+
+    /// Settings and counters; `activeReferences` is filled in by ``GlobalConnectionManager``.
+    public var statistics: PoolStatistics {
+        core.withLock { core in
+            let machine = core.machine
+            let counters = machine.counters
+            let gauges = machine.gauges
+            return PoolStatistics(
+                minSize: settings.minSize,
+                maxSize: settings.maxSize,
+                timeout: settings.acquireTimeout.seconds,
+                recycle: settings.maxLifetime?.seconds ?? 0,
+                activeReferences: 0,
+                poolClosed: machine.isClosing,
+                poolSize: gauges.size,
+                poolAvailable: gauges.available,
+                leased: gauges.leased,
+                peakLeased: counters.peakLeased,
+                requestsNum: counters.requests,
+                requestsWaiting: gauges.waiting,
+                requestsWaitMs: counters.waitTime.seconds * 1000,
+                requestsTimeouts: counters.timeouts,
+                usageMs: counters.usageTime.seconds * 1000,
+                returnsBad: counters.badReturns,
+                connectionsNum: counters.connectionsOpened,
+                connectionsErrors: counters.connectionErrors,
+                connectionsLost: counters.connectionsLost
+            )
+        }
+    }
+
+    /// A lease still held: who holds it, from where, for how long, on which server process.
+    public struct OutstandingLease: Sendable, Equatable {
+        public var holder: String
+        public var callSite: String
+        public var heldFor: Duration
+        public var backendPID: Int32?
+    }
+
+    /// The leases held now.
+    public var outstandingLeases: [OutstandingLease] {
+        let now = ContinuousClock.now
+        return core.withLock { core in
+            core.machine.leases.map { lease in
+                OutstandingLease(
+                    holder: lease.holder.name,
+                    callSite: lease.holder.callSite,
+                    heldFor: now - lease.since,
+                    backendPID: core.connections[lease.connection]?.backendPID
+                )
+            }
+        }
+    }
+
+    // MARK: Carrying out decisions
+
+    /// Translates the state machine's actions into effects, under the lock.
+    private func apply(_ actions: [PoolStateMachine.Action], to core: inout Core) -> [Effect] {
+        var effects: [Effect] = []
+        effects.reserveCapacity(actions.count)
+        for action in actions {
+            switch action {
+            case .openConnection(let id):
+                effects.append(.open(id))
+            case .closeConnection(let id):
+                if let connection = core.connections.removeValue(forKey: id) { effects.append(.close(connection)) }
+            case .lease(let id, let request):
+                guard let continuation = core.waiters.removeValue(forKey: request),
+                    let connection = core.connections[id]
+                else { continue }
+                effects.append(.resume(continuation, .success(Leased(id: id, connection: connection))))
+            case .fail(let request, let failure):
+                guard let continuation = core.waiters.removeValue(forKey: request) else { continue }
+                effects.append(
+                    .resume(continuation, .failure(error(for: failure, lastConnectError: core.lastConnectError))))
+            case .warnLeak(let lease):
+                effects.append(.warnLeak(lease, pid: core.connections[lease.connection]?.backendPID))
+            }
+        }
+        return effects
+    }
+
+    /// Does the I/O and resumptions the state machine asked for, outside the lock.
+    private func perform(_ effects: [Effect]) {
+        for effect in effects {
+            switch effect {
+            case .open(let id):
+                Task { await open(id) }
+            case .close(let connection):
+                connection.close()
+            case .resume(let continuation, let result):
+                continuation.resume(with: result)
+            case .warnLeak(let lease, let pid):
+                let age = (ContinuousClock.now - lease.since).seconds
+                logger.warning(
+                    "possible connection leak: lease held for \(String(format: "%.1f", age)) s by \(lease.holder.name) at \(lease.holder.callSite)",
+                    metadata: ["pool": "\(target)", "backend_pid": "\(pid.map(String.init) ?? "?")"]
+                )
+            }
+        }
+    }
+
+    private func open(_ id: PoolStateMachine.ConnectionID) async {
+        do {
+            let connection = try await PostgresConnection.connect(configuration, logger: logger)
+            perform(
+                core.withLock { core in
+                    core.connections[id] = connection
+                    return apply(core.machine.connectionOpened(id, now: .now), to: &core)
+                })
+        } catch {
+            logger.warning("cannot open a connection: \(error)", metadata: ["pool": "\(target)"])
+            perform(
+                core.withLock { core in
+                    core.lastConnectError = error
+                    return apply(core.machine.connectionFailed(id, now: .now), to: &core)
+                })
+        }
+    }
+
+    /// Ticks the state machine often enough for timeouts to fire within a tenth of `pool_timeout`, until drained.
+    private func startMaintenance() {
+        let interval = min(.milliseconds(250), max(.milliseconds(10), settings.acquireTimeout / 10))
+        Task { [weak self] in
+            while true {
+                try? await Task.sleep(for: interval)
+                guard let self else { return }
+                let (effects, drained) = core.withLock { core in
+                    (apply(core.machine.tick(now: .now), to: &core), core.machine.isDrained)
+                }
+                perform(effects)
+                if drained { return }
+            }
+        }
+    }
+
+    private func error(for failure: PoolStateMachine.Failure, lastConnectError: (any Error)?) -> any Error {
+        switch failure {
+        case .cancelled:
+            return CancellationError()
+        case .closed:
+            return PoolError(kind: .closed, message: "pool \(target) is closed: no new leases", underlying: nil)
+        case .connectFailed:
+            let reason = lastConnectError.map { "\($0)" } ?? "unknown error"
+            return PoolError(
+                kind: .connectFailed,
+                message: "pool \(target) cannot open a connection: \(reason)",
+                underlying: lastConnectError
+            )
+        case .timedOut(let waiting, let holders):
+            let held = Dictionary(grouping: holders, by: { "\($0.name) at \($0.callSite)" })
+                .map { $0.value.count > 1 ? "\($0.key) (×\($0.value.count))" : $0.key }
+                .sorted()
+                .joined(separator: "; ")
+            return PoolError(
+                kind: .timedOut,
+                message: "no connection from pool \(target) within \(settings.acquireTimeout.seconds) s "
+                    + "(pool_timeout): all \(holders.count) of max_size \(settings.maxSize) are leased, "
+                    + "\(waiting) more request(s) waiting; held by: \(held.isEmpty ? "nobody" : held)",
+                underlying: nil
+            )
+        }
+    }
+}

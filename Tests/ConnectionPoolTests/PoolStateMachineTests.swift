@@ -1,0 +1,274 @@
+import Testing
+
+@testable import ConnectionPool
+
+@Suite struct PoolStateMachineTests {
+    typealias Machine = PoolStateMachine
+    let start = ContinuousClock.now
+    let holder = Machine.Holder(name: "job task", callSite: "File.swift:1")
+
+    func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
+
+    func machine(
+        min: Int = 0, max: Int = 2, timeout: Int = 1000, lifetime: Int? = nil, idle: Int? = nil, leak: Int? = nil
+    )
+        -> Machine
+    {
+        Machine(
+            settings: PoolSettings(
+                minSize: min,
+                maxSize: max,
+                acquireTimeout: .milliseconds(timeout),
+                maxLifetime: lifetime.map { .milliseconds($0) },
+                idleTimeout: idle.map { .milliseconds($0) },
+                leakThreshold: leak.map { .milliseconds($0) }
+            )
+        )
+    }
+
+    @Test func startOpensMinSize() {
+        var pool = machine(min: 2, max: 4)
+        #expect(pool.start(now: at(0)) == [.openConnection(1), .openConnection(2)])
+        #expect(pool.gauges.size == 2)
+    }
+
+    @Test func anIdleConnectionIsLeasedAtOnce() {
+        var pool = machine(min: 1)
+        _ = pool.start(now: at(0))
+        #expect(pool.connectionOpened(1, now: at(1)) == [])
+        #expect(pool.requestLease(10, holder: holder, now: at(2)) == [.lease(1, to: 10)])
+        #expect(pool.gauges.leased == 1 && pool.counters.peakLeased == 1)
+    }
+
+    @Test func demandOpensUpToMaxSizeAndNoFurther() {
+        var pool = machine(max: 2)
+        #expect(pool.requestLease(1, holder: holder, now: at(0)) == [.openConnection(1)])
+        #expect(pool.requestLease(2, holder: holder, now: at(0)) == [.openConnection(2)])
+        #expect(pool.requestLease(3, holder: holder, now: at(0)) == [])
+        #expect(pool.gauges.size == 2 && pool.gauges.waiting == 3)
+        #expect(pool.connectionOpened(2, now: at(5)) == [.lease(2, to: 1)])
+        #expect(pool.connectionOpened(1, now: at(6)) == [.lease(1, to: 2)])
+    }
+
+    @Test func waitersAreServedFirstComeFirstServed() {
+        var pool = machine(max: 1)
+        _ = pool.requestLease(1, holder: holder, now: at(0))
+        _ = pool.connectionOpened(1, now: at(1))
+        for request in 2...5 { _ = pool.requestLease(request, holder: holder, now: at(request)) }
+        var served: [Int] = []
+        for _ in 2...5 {
+            guard case .lease(1, let request) = pool.connectionReturned(1, state: .clean, now: at(10)).first else {
+                Issue.record("expected a lease")
+                return
+            }
+            served.append(request)
+        }
+        #expect(served == [2, 3, 4, 5])
+        #expect(pool.connectionReturned(1, state: .clean, now: at(20)) == [])
+        #expect(pool.gauges.available == 1)
+        // An idle connection is not taken ahead of a waiter: none waits now, so the next request gets it.
+        #expect(pool.requestLease(6, holder: holder, now: at(21)) == [.lease(1, to: 6)])
+    }
+
+    @Test func aCancelledWaiterLeavesTheQueueAtOnce() {
+        var pool = machine(max: 1)
+        _ = pool.requestLease(1, holder: holder, now: at(0))
+        _ = pool.connectionOpened(1, now: at(1))
+        _ = pool.requestLease(2, holder: holder, now: at(2))
+        _ = pool.requestLease(3, holder: holder, now: at(3))
+        #expect(pool.cancelRequest(2, now: at(4)) == [.fail(2, .cancelled)])
+        #expect(pool.cancelRequest(2, now: at(4)) == [])
+        #expect(pool.cancelRequest(1, now: at(4)) == [])
+        #expect(pool.connectionReturned(1, state: .clean, now: at(5)) == [.lease(1, to: 3)])
+    }
+
+    @Test func waitersTimeOutNamingWhoHoldsTheConnections() {
+        var pool = machine(max: 1, timeout: 100)
+        _ = pool.requestLease(1, holder: Machine.Holder(name: "ingest task 1", callSite: "Ingest.swift:9"), now: at(0))
+        _ = pool.connectionOpened(1, now: at(1))
+        _ = pool.requestLease(2, holder: holder, now: at(10))
+        _ = pool.requestLease(3, holder: holder, now: at(50))
+        #expect(pool.nextDeadline == at(110))
+        #expect(pool.tick(now: at(109)) == [])
+        let holders = [Machine.Holder(name: "ingest task 1", callSite: "Ingest.swift:9")]
+        #expect(pool.tick(now: at(110)) == [.fail(2, .timedOut(waiting: 1, holders: holders))])
+        #expect(pool.tick(now: at(150)) == [.fail(3, .timedOut(waiting: 0, holders: holders))])
+        #expect(pool.counters.timeouts == 2)
+        #expect(pool.counters.waitTime == .milliseconds(201))
+    }
+
+    @Test func aRolledBackReturnIsCountedBadButReused() {
+        var pool = machine(max: 1)
+        _ = pool.requestLease(1, holder: holder, now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        #expect(pool.connectionReturned(1, state: .rolledBack, now: at(30)) == [])
+        #expect(pool.counters.badReturns == 1 && pool.counters.usageTime == .milliseconds(30))
+        #expect(pool.gauges.available == 1)
+    }
+
+    @Test func aBrokenConnectionIsClosedAndReplacedForTheNextWaiter() {
+        var pool = machine(min: 1, max: 1)
+        _ = pool.start(now: at(0))
+        _ = pool.connectionOpened(1, now: at(1))
+        _ = pool.requestLease(1, holder: holder, now: at(2))
+        _ = pool.requestLease(2, holder: holder, now: at(3))
+        #expect(pool.connectionReturned(1, state: .broken, now: at(4)) == [.closeConnection(1), .openConnection(2)])
+        #expect(pool.counters.connectionsLost == 1 && pool.counters.badReturns == 1)
+        #expect(pool.connectionOpened(2, now: at(5)) == [.lease(2, to: 2)])
+    }
+
+    @Test func connectionsPastTheirLifetimeAreRecycled() {
+        var pool = machine(min: 1, max: 2, lifetime: 100)
+        _ = pool.start(now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        _ = pool.requestLease(1, holder: holder, now: at(10))
+        #expect(pool.connectionReturned(1, state: .clean, now: at(100)) == [.closeConnection(1), .openConnection(2)])
+        _ = pool.connectionOpened(2, now: at(101))
+        #expect(pool.tick(now: at(150)) == [])
+        #expect(pool.tick(now: at(201)) == [.closeConnection(2), .openConnection(3)])
+    }
+
+    @Test func idleConnectionsAboveMinSizeAreClosed() {
+        var pool = machine(min: 1, max: 3, idle: 100)
+        _ = pool.start(now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        for request in 1...3 { _ = pool.requestLease(request, holder: holder, now: at(0)) }
+        _ = pool.connectionOpened(2, now: at(0))
+        _ = pool.connectionOpened(3, now: at(0))
+        for connection in 1...3 { _ = pool.connectionReturned(connection, state: .clean, now: at(10 * connection)) }
+        #expect(pool.tick(now: at(105)) == [])
+        #expect(pool.tick(now: at(115)) == [.closeConnection(1)])
+        #expect(pool.tick(now: at(500)) == [.closeConnection(2)])
+        #expect(pool.gauges.size == 1)
+        #expect(pool.tick(now: at(900)) == [])
+    }
+
+    @Test func aLongLeaseIsReportedOnce() {
+        var pool = machine(max: 1, leak: 100)
+        _ = pool.requestLease(1, holder: holder, now: at(0))
+        _ = pool.connectionOpened(1, now: at(5))
+        #expect(pool.tick(now: at(104)) == [])
+        let lease = Machine.Lease(connection: 1, request: 1, holder: holder, since: at(5), warned: true)
+        #expect(pool.tick(now: at(105)) == [.warnLeak(lease)])
+        #expect(pool.tick(now: at(500)) == [])
+        #expect(pool.leases == [lease])
+    }
+
+    @Test func closingRefusesFailsWaitersAndClosesEveryConnection() {
+        var pool = machine(min: 2, max: 3)
+        _ = pool.start(now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        _ = pool.requestLease(1, holder: holder, now: at(1))
+        _ = pool.requestLease(2, holder: holder, now: at(1))
+        _ = pool.requestLease(3, holder: holder, now: at(1))
+        #expect(pool.gauges.waiting == 2)
+        #expect(pool.close(now: at(2)) == [.fail(2, .closed), .fail(3, .closed)])
+        #expect(pool.requestLease(4, holder: holder, now: at(3)) == [.fail(4, .closed)])
+        #expect(pool.connectionOpened(2, now: at(4)) == [.closeConnection(2)])
+        #expect(!pool.isDrained)
+        #expect(pool.connectionReturned(1, state: .clean, now: at(5)) == [.closeConnection(1)])
+        #expect(pool.connectionFailed(3, now: at(6)) == [])
+        #expect(pool.isDrained)
+        #expect(pool.tick(now: at(10_000)) == [])
+    }
+
+    @Test func failedOpensFailWaitersWhenNothingCanComeBackAndBackOff() {
+        var pool = machine(min: 1, max: 2)
+        #expect(pool.start(now: at(0)) == [.openConnection(1)])
+        _ = pool.requestLease(1, holder: holder, now: at(0))
+        #expect(pool.connectionFailed(1, now: at(10)) == [.fail(1, .connectFailed)])
+        #expect(pool.counters.connectionErrors == 1)
+        #expect(pool.tick(now: at(50)) == [])
+        #expect(pool.tick(now: at(110)) == [.openConnection(2)])
+        #expect(pool.connectionFailed(2, now: at(120)) == [])
+        #expect(pool.tick(now: at(300)) == [])
+        #expect(pool.tick(now: at(320)) == [.openConnection(3)])
+    }
+
+    @Test func failedOpensLeaveWaitersWhileAConnectionIsInUse() {
+        var pool = machine(max: 2)
+        _ = pool.requestLease(1, holder: holder, now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        #expect(pool.requestLease(2, holder: holder, now: at(1)) == [.openConnection(2)])
+        #expect(pool.connectionFailed(2, now: at(2)) == [])
+        #expect(pool.connectionReturned(1, state: .clean, now: at(3)) == [.lease(1, to: 2)])
+    }
+
+    /// Random events from a fixed seed: whatever happens, connections never exceed maxSize and every request ends
+    /// exactly once.
+    @Test func randomEventsNeverExceedMaxSize() {
+        var generator = SplitMix64(seed: 42)
+        var pool = machine(min: 1, max: 4, timeout: 50, lifetime: 400, idle: 80)
+        var opening: Set<Int> = []
+        var leased: Set<Int> = []
+        var waiting: Set<Int> = []
+        var ended = 0
+        var nextRequest = 1
+        var now = 0
+        func handle(_ actions: [Machine.Action]) {
+            for action in actions {
+                switch action {
+                case .openConnection(let id): opening.insert(id)
+                case .closeConnection: break
+                case .lease(let id, let request):
+                    #expect(waiting.remove(request) != nil || request == nextRequest - 1)
+                    leased.insert(id)
+                case .fail(let request, _):
+                    #expect(waiting.remove(request) != nil || request == nextRequest - 1)
+                    ended += 1
+                case .warnLeak: break
+                }
+            }
+        }
+        handle(pool.start(now: at(0)))
+        for _ in 0..<20_000 {
+            now += Int(generator.next() % 5)
+            switch generator.next() % 6 {
+            case 0, 1:
+                waiting.insert(nextRequest)
+                nextRequest += 1
+                handle(pool.requestLease(nextRequest - 1, holder: holder, now: at(now)))
+            case 2:
+                if let id = opening.randomElement(using: &generator) {
+                    opening.remove(id)
+                    handle(
+                        generator.next() % 10 == 0
+                            ? pool.connectionFailed(id, now: at(now)) : pool.connectionOpened(id, now: at(now)))
+                }
+            case 3:
+                if let id = leased.randomElement(using: &generator) {
+                    leased.remove(id)
+                    ended += 1
+                    let state: Machine.ReturnState = [.clean, .clean, .rolledBack, .broken][Int(generator.next() % 4)]
+                    handle(pool.connectionReturned(id, state: state, now: at(now)))
+                }
+            case 4:
+                if let request = waiting.randomElement(using: &generator) {
+                    handle(pool.cancelRequest(request, now: at(now)))
+                }
+            default:
+                handle(pool.tick(now: at(now)))
+            }
+            #expect(pool.gauges.size <= 4)
+            #expect(pool.gauges.leased == leased.count)
+            #expect(pool.gauges.waiting == waiting.count)
+        }
+        #expect(ended + leased.count + waiting.count == nextRequest - 1)
+        #expect(pool.counters.peakLeased <= 4)
+    }
+}
+
+/// A small deterministic generator, so the random test replays the same events every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var value = state
+        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
+    }
+}
