@@ -1,0 +1,78 @@
+# memory-worker: common tasks. `make help` lists them.
+#
+# Needs GNU make and bash. On Debian/Ubuntu `make setup` installs the system packages
+# (libpq-dev, postgresql, pkg-config); Swift itself must already be installed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Use the Swift toolchain in /opt/swift when `swift` is not on PATH.
+ifeq ($(shell command -v swift 2>/dev/null),)
+ifneq ($(wildcard /opt/swift/usr/bin/swift),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+endif
+
+APT_PACKAGES := libpq-dev postgresql pkg-config
+SWIFT_FORMAT_PATHS := Sources Tests Package.swift
+# Job files for `make run`; override with `make run JOBS="jobs/a.yaml jobs/b.yaml"`.
+JOBS ?= $(wildcard jobs/*.yaml)
+
+.PHONY: help setup build run test lint format pg-start pg-stop clean
+
+help:
+	@echo 'make setup     install missing system packages (apt: $(APT_PACKAGES)); check for swift'
+	@echo 'make build     swift build'
+	@echo 'make run       swift run worker jobs/*.yaml (starts the private PostgreSQL if no database is configured)'
+	@echo 'make test      swift test + Concurrency tests under TSan, against the private PostgreSQL (scripts/test)'
+	@echo 'make lint      swift format lint --strict'
+	@echo 'make format    swift format --in-place'
+	@echo 'make pg-start  start the private PostgreSQL (scripts/pg-local start; prints its URL)'
+	@echo 'make pg-stop   stop it'
+	@echo 'make clean     swift package clean; remove .build-tsan'
+
+setup:
+	@if command -v dpkg >/dev/null 2>&1; then \
+	    missing=""; \
+	    for p in $(APT_PACKAGES); do \
+	        dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
+	    done; \
+	    if [ -n "$$missing" ]; then \
+	        sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	        echo "setup: installing$$missing" >&2; \
+	        $$sudo apt-get update -qq && \
+	        $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	    fi; \
+	fi
+	@command -v swift >/dev/null 2>&1 || { echo 'setup: swift not found on PATH (install Swift 6, e.g. to /opt/swift)' >&2; exit 1; }
+
+build: setup
+	swift build
+
+run: setup
+	@if [ -z "$${DATABASE_URL:-}" ] && [ -z "$${POSTGRES_HOST:-}" ] && ! scripts/database-configured; then \
+	    DATABASE_URL=$$(scripts/pg-local start) || exit 1; \
+	    export DATABASE_URL; \
+	    echo "run: using the private PostgreSQL: $$DATABASE_URL" >&2; \
+	fi; \
+	echo 'swift run worker $(JOBS)' >&2; \
+	swift run worker $(JOBS)
+
+test: setup
+	scripts/test
+
+lint:
+	swift format lint --strict --recursive --parallel $(SWIFT_FORMAT_PATHS)
+
+format:
+	swift format format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)
+
+pg-start:
+	@scripts/pg-local start
+
+pg-stop:
+	@scripts/pg-local stop
+
+clean:
+	swift package clean
+	rm -rf .build-tsan
