@@ -40,11 +40,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "Settings",
+            dependencies: [
+                "Postgres",
+                "ConnectionPool",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "Worker",
             dependencies: [
                 "Postgres",
                 "ConnectionPool",
+                "Settings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -54,6 +64,10 @@ let package = Package(
         .testTarget(
             name: "PostgresTests",
             dependencies: ["Postgres"]
+        ),
+        .testTarget(
+            name: "SettingsTests",
+            dependencies: ["Settings", "Postgres", "ConnectionPool"]
         ),
         .testTarget(
             name: "ConnectionPoolTests",

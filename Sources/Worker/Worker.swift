@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Logging
 import Postgres
+import Settings
 
 @main
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Runs memory ingest and query jobs against PostgreSQL over one shared connection pool.",
-        subcommands: [Run.self, Ping.self],
+        subcommands: [Run.self, Ping.self, ConfigCommand.self],
         defaultSubcommand: Run.self
     )
 }
@@ -20,21 +21,25 @@ enum ExitStatus {
     static let databaseUnavailable = ExitCode(75)
 }
 
-/// Where the database is: `--database`, else `DATABASE_URL`, else libpq's own defaults (`PGHOST`, `PGPORT`, …).
-struct DatabaseOptions: ParsableArguments {
+/// The settings every command that connects reads: `config.yaml` (or `--config`), the environment, the defaults.
+struct SettingsOptions: ParsableArguments {
     @Option(
-        name: .customLong("database"), help: "PostgreSQL URL or conninfo (default: $DATABASE_URL, then PG* variables).")
-    var url: String?
+        name: .customLong("config"),
+        help: ArgumentHelp("Config file (default: $WORKER_CONFIG, then ./config.yaml if it exists).", valueName: "path")
+    )
+    var configPath: String?
 
-    func configuration() throws -> ConnectionConfiguration {
-        let source = url ?? ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+    /// Loads and checks the settings before anything connects; invalid ones end the program with exit code 2.
+    func load() throws -> WorkerSettings {
+        let settings: WorkerSettings
         do {
-            return try ConnectionConfiguration(source)
+            settings = try SettingsLoader.load(configPath: configPath, environment: ProcessInfo.processInfo.environment)
         } catch {
-            let origin = url != nil ? "--database" : "DATABASE_URL"
-            printError("worker: \(origin): \(error.message). Give a postgresql:// URL or key=value conninfo.")
+            for problem in error.problems { printError("worker: \(problem)") }
             throw ExitStatus.invalidInput
         }
+        for warning in settings.warnings { printError("worker: warning: \(warning)") }
+        return settings
     }
 }
 
@@ -43,13 +48,13 @@ struct Ping: AsyncParsableCommand {
         abstract: "Connects, reports the server version and round-trip latency, and disconnects."
     )
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var settings: SettingsOptions
 
     @Option(help: "Round trips to time.")
     var count = 10
 
     func run() async throws {
-        let configuration = try database.configuration()
+        let configuration = try settings.load().connection
         let connection: PostgresConnection
         let connectStart = ContinuousClock.now
         do {
@@ -83,7 +88,7 @@ struct Run: AsyncParsableCommand {
         discussion: "Job execution is not built yet: this checks that the files exist and the database answers."
     )
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var settings: SettingsOptions
 
     @Argument(help: "Job files (YAML).")
     var files: [String] = []
@@ -94,7 +99,7 @@ struct Run: AsyncParsableCommand {
             for file in missing { printError("worker: \(file): no such job file") }
             throw ExitStatus.invalidInput
         }
-        let configuration = try database.configuration()
+        let configuration = try settings.load().connection
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration)

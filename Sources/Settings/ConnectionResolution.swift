@@ -1,0 +1,147 @@
+import Postgres
+
+/// Where and how to connect: the highest-priority URL as the base, refined by discrete keys.
+///
+/// How a URL and discrete keys (`host`, `port`, …) combine:
+///
+/// 1. The URL of the highest rung (any layer's `url`, `database.url`, `DATABASE_URL`) is the base.
+/// 2. A discrete key from the URL's rung or a higher one overrides that part of the URL (`DATABASE_POSTGRES_HOST`
+///    beside `DATABASE_URL`; any `POSTGRES_*` variable over a `url` in the file).
+/// 3. A discrete key from a lower rung is ignored if it names the target (host, port, database, user, password):
+///    the URL names the database as a whole, so a development `postgres.host` in `config.yaml` cannot redirect a
+///    production `DATABASE_URL`, and one source's password is never sent to another source's server. A lower-rung
+///    option (sslmode, application_name, connection_timeout, keepalives_*) fills in what the URL leaves unset, so
+///    `sslmode: require` in the file still holds for a URL from the environment.
+///
+/// `worker config` shows the outcome per key: `from url`, `overrides url`, or `… ignored` next to the URL's source.
+struct ConnectionResolution {
+    var configuration: ConnectionConfiguration
+    var entries: [Setting]
+    var warnings: [String] = []
+    /// Whether anything names a server (a URL or a host), as opposed to libpq's defaults.
+    var databaseConfigured: Bool
+
+    init(lookup: SettingLookup, environment: [String: String], problems: inout [SettingsError.Problem]) {
+        let url = lookup.candidates(for: .url).first
+        let base = url.map { Self.parse($0, problems: &problems) } ?? ConnectionConfiguration(parameters: [])
+        configuration = base
+        entries = [
+            Setting(
+                key: SettingKey.url.rawValue, value: url.map { Masking.maskedURL($0.value) },
+                source: url?.source ?? .default)
+        ]
+        databaseConfigured = url != nil || !lookup.candidates(for: .host).isEmpty
+        var keepalives = false
+        for key in SettingKey.connectionKeys {
+            let urlPart = base[key.libpqKeyword]
+            let best = lookup.candidates(for: key).first
+            if let url, let urlPart, best.map({ $0.position > url.position }) ?? true {
+                // The URL supplies this part; check it like a discrete value, since libpq only would at connect time.
+                let part = RawSetting(
+                    key: key, value: urlPart, keyPath: "\(url.keyPath) (\(key.rawValue))", source: url.source,
+                    position: url.position)
+                _ = part.parsed(problems: &problems)
+                var entry = Setting(
+                    key: key.rawValue, value: Masking.display(urlPart, for: key), source: url.source, note: "from url")
+                if let best { record(ignored: best, for: &entry, url: url, urlPart: urlPart) }
+                entries.append(entry)
+                continue
+            }
+            guard let best else {
+                entries.append(Self.unsetEntry(key, environment: environment))
+                continue
+            }
+            if let url, best.position > url.position, key.namesTarget {
+                var entry = Self.unsetEntry(key, environment: environment)
+                record(ignored: best, for: &entry, url: url, urlPart: nil)
+                entries.append(entry)
+                continue
+            }
+            guard let value = best.parsed(problems: &problems) else { continue }
+            configuration[key.libpqKeyword] = value.text
+            if [.keepalivesIdle, .keepalivesInterval, .keepalivesCount].contains(key) { keepalives = true }
+            entries.append(
+                Setting(
+                    key: key.rawValue, value: Masking.display(value.text, for: key), source: best.source,
+                    note: urlPart != nil ? "overrides url" : nil))
+        }
+        if keepalives { configuration["keepalives"] = "1" }
+    }
+
+    /// Notes on `entry` that `ignored` lost to the URL, and warns when both come from the same source and disagree:
+    /// then the user most likely meant both, while a file value shadowed by the environment is the normal case.
+    private mutating func record(ignored: RawSetting, for entry: inout Setting, url: RawSetting, urlPart: String?) {
+        let note = "\(ignored.source) ignored"
+        entry.note = entry.note.map { "\($0); \(note)" } ?? note
+        guard ignored.position.origin == url.position.origin, ignored.value != urlPart else { return }
+        let key = ignored.key
+        let shown = key == .password ? "" : " '\(ignored.value)'"
+        let urlSays =
+            urlPart.map { key == .password ? "a different password" : "\(key.rawValue) '\($0)'" }
+            ?? "no \(key.rawValue)"
+        warnings.append(
+            "\(ignored.source): \(ignored.keyPath)\(shown) is ignored: the url from \(url.source) has priority and "
+                + "names the database with \(urlSays); put the \(key.rawValue) in the url or at the url's level")
+    }
+
+    /// The URL's keywords as libpq reads them; none after appending a problem if libpq cannot parse it, or reads it
+    /// differently than a person would.
+    private static func parse(_ url: RawSetting, problems: inout [SettingsError.Problem]) -> ConnectionConfiguration {
+        let parsed: ConnectionConfiguration
+        do {
+            parsed = try ConnectionConfiguration(url.value)
+        } catch {
+            problems.append(invalidURL(url, reason: error.message))
+            return ConnectionConfiguration(parameters: [])
+        }
+        if let apparent = Masking.apparentPassword(in: url.value), apparent != parsed["password"] ?? "" {
+            // libpq split the URL elsewhere than a reader would, so parts of the password would go out as the host
+            // or the database name, and show up in `worker config`.
+            problems.append(ambiguousURL(url))
+            return ConnectionConfiguration(parameters: [])
+        }
+        return parsed
+    }
+
+    /// A URL libpq cannot parse. libpq's reason can quote pieces of the URL, so it is scrubbed of anything that
+    /// may be part of the password before it is shown.
+    private static func invalidURL(_ url: RawSetting, reason: String) -> SettingsError.Problem {
+        let libpqReason = Masking.scrub(reason, fragments: Masking.passwordFragments(in: url.value))
+        return .invalidValue(
+            key: url.keyPath, source: url.source, value: Masking.maskedURL(url.value),
+            expected:
+                "a postgresql://user:password@host:port/database URL (percent-encode @ : / ? # in the password) "
+                + "or a key=value conninfo string; libpq says: \(libpqReason)")
+    }
+
+    /// A URL whose password holds an unencoded `@` or `/`, which libpq reads as the end of the password.
+    private static func ambiguousURL(_ url: RawSetting) -> SettingsError.Problem {
+        .invalidValue(
+            key: url.keyPath, source: url.source, value: Masking.maskedURL(url.value),
+            expected:
+                "a URL whose password has @ / ? # percent-encoded (%40 %2F %3F %23): libpq ends the password at "
+                + "the first @ or /, and would send the rest as the host or database")
+    }
+
+    /// A key nothing sets: libpq decides, from its own environment variable if that is set.
+    private static func unsetEntry(_ key: SettingKey, environment: [String: String]) -> Setting {
+        if let variable = key.libpqEnvironmentVariable, let value = environment[variable], !value.isEmpty {
+            return Setting(
+                key: key.rawValue, value: Masking.display(value, for: key), source: .environment(variable: variable),
+                note: "read by libpq")
+        }
+        let (value, note): (String?, String?) =
+            switch key {
+            case .applicationName: (ConnectionConfiguration.defaultApplicationName, "fallback_application_name")
+            case .connectionTimeout: (ConnectionConfiguration.defaultConnectTimeout, nil)
+            case .host: (nil, "libpq default: the local socket")
+            case .port: (nil, "libpq default: 5432")
+            case .database: (nil, "libpq default: the user name")
+            case .user: (nil, "libpq default: the operating system user")
+            case .password: (nil, "libpq default: none, or ~/.pgpass")
+            case .sslmode: (nil, "libpq default: prefer")
+            default: (nil, "operating system default")
+            }
+        return Setting(key: key.rawValue, value: value, source: .default, note: note)
+    }
+}

@@ -1,0 +1,55 @@
+/// Resolves `WorkerSettings` from the environment, `config.yaml` and defaults.
+///
+/// The file is `--config`, else `WORKER_CONFIG`, else `./config.yaml`; a missing default file means defaults, but a
+/// file someone named must exist. Each key is taken from the first of these that sets it:
+///
+/// 1. environment, store layer: `STORE_DATABASE_POSTGRES_POOL_SIZE`
+/// 2. environment, database layer: `DATABASE_POSTGRES_POOL_SIZE` (and `DATABASE_URL`)
+/// 3. environment, postgres layer: `POSTGRES_POOL_SIZE` (and `POSTGRES_DB` for the database, as in Docker)
+/// 4. to 6. the file's `store.database.postgres:`, `database.postgres:` (and `database.url`), `postgres:`
+/// 7. the default
+///
+/// The environment wins because it is what a deployment sets without editing files; deeper sections win because
+/// they are specific to this program where `postgres:` may be shared with others.
+public enum SettingsLoader {
+    /// The file read when neither `--config` nor `WORKER_CONFIG` names one.
+    public static let defaultConfigPath = "config.yaml"
+
+    /// Reads and validates everything, or throws every problem at once.
+    ///
+    /// - Parameters:
+    ///   - configPath: The `--config` option, if given.
+    ///   - environment: The variables to read; the process environment in production, a dictionary in tests.
+    public static func load(configPath: String?, environment: [String: String]) throws(SettingsError)
+        -> WorkerSettings
+    {
+        try load(configPath: configPath, environment: environment, defaultPath: defaultConfigPath)
+    }
+
+    static func load(configPath: String?, environment: [String: String], defaultPath: String) throws(SettingsError)
+        -> WorkerSettings
+    {
+        let file: ConfigFile?
+        if let configPath, !configPath.isEmpty {
+            file = try ConfigFile.read(path: configPath, required: true, namedBy: "--config")
+        } else if let named = environment["WORKER_CONFIG"], !named.isEmpty {
+            file = try ConfigFile.read(path: named, required: true, namedBy: "WORKER_CONFIG")
+        } else {
+            file = try ConfigFile.read(path: defaultPath, required: false, namedBy: "default")
+        }
+        let lookup = SettingLookup(environment: environment, file: file)
+        var problems: [SettingsError.Problem] = []
+        let connection = ConnectionResolution(lookup: lookup, environment: environment, problems: &problems)
+        let pool = PoolResolution(lookup: lookup, problems: &problems)
+        guard problems.isEmpty else { throw SettingsError(problems) }
+        return WorkerSettings(
+            connection: connection.configuration,
+            pool: pool.settings,
+            warnings: (file?.warnings ?? []) + connection.warnings,
+            entries: connection.entries + pool.entries,
+            databaseConfigured: connection.databaseConfigured,
+            configFile: file?.path,
+            lookup: lookup
+        )
+    }
+}

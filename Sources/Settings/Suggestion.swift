@@ -1,0 +1,36 @@
+/// The closest known name to a misspelt one.
+enum Suggestion {
+    /// The candidate with the smallest edit distance to `name`, if it is close enough to be a typo: at most 2 edits,
+    /// or a third of the name for long names. Case and `-` versus `_` do not count as differences.
+    static func closest(to name: String, among candidates: [String]) -> String? {
+        let normalized = normalize(name)
+        let limit = max(2, normalized.count / 3)
+        var best: (candidate: String, distance: Int)?
+        for candidate in candidates {
+            let distance = levenshtein(normalized, normalize(candidate))
+            if distance <= limit, distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
+        }
+        return best?.candidate
+    }
+
+    private static func normalize(_ name: String) -> [Character] {
+        name.lowercased().map { $0 == "-" ? "_" : $0 }
+    }
+
+    /// Insertions, deletions and substitutions needed to turn `a` into `b`.
+    static func levenshtein(_ a: [Character], _ b: [Character]) -> Int {
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Settings
+
+/// `worker config`: the effective settings and where each came from.
+///
+/// With three layers in two sources plus URLs, "which value wins?" needs an answer that does not involve reading
+/// the resolver; this prints it. It also runs every check `SettingsLoader` makes, so CI can validate a deployment's
+/// settings without a database.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Prints every effective setting with its source (environment variable, file:line or default).",
+        discussion: """
+            Priority, highest first: STORE_DATABASE_POSTGRES_*, DATABASE_POSTGRES_* (and DATABASE_URL), POSTGRES_* \
+            (and POSTGRES_DB); then the config file's store.database.postgres, database.postgres (and database.url) \
+            and postgres sections; then defaults. A url is the base: keys set at the same or a higher priority override \
+            its parts, while host, port, database, user and password set at a lower priority are ignored. \
+            Passwords are always masked. Invalid settings exit with status 2.
+            """
+    )
+
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp("Config file (default: $WORKER_CONFIG, then ./config.yaml if it exists).", valueName: "path")
+    )
+    var configPath: String?
+
+    @Flag(help: "Print one JSON object for scripts instead of the table; warnings are included in it.")
+    var json = false
+
+    @Flag(
+        help: """
+            Print nothing; exit 0 if a database is configured (a url or host in the environment or the config \
+            file) and 1 if libpq defaults would apply.
+            """)
+    var databaseConfigured = false
+
+    func run() throws {
+        let settings: WorkerSettings
+        do {
+            settings = try SettingsLoader.load(
+                configPath: configPath, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            for problem in error.problems { printError("worker: \(problem)") }
+            throw ExitStatus.invalidInput
+        }
+        if databaseConfigured {
+            throw settings.databaseConfigured ? ExitCode.success : ExitCode.failure
+        }
+        if json {
+            print(try settings.jsonReport())
+        } else {
+            print(settings.formattedReport())
+            for warning in settings.warnings { printError("worker: warning: \(warning)") }
+        }
+    }
+}
