@@ -49,14 +49,21 @@ setup:
 build: setup
 	swift build
 
+# The worker decides from its own settings (environment and config.yaml) whether a database is configured:
+# `worker config --database-configured` exits 0 if so, 1 if not, 2 if the settings are invalid.
 run: setup
-	@if [ -z "$${DATABASE_URL:-}" ] && [ -z "$${POSTGRES_HOST:-}" ] && ! scripts/database-configured; then \
+	@swift build --product worker
+	@worker="$$(swift build --show-bin-path)/worker"; rc=0; \
+	"$$worker" config --database-configured || rc=$$?; \
+	if [ $$rc -eq 1 ]; then \
 	    DATABASE_URL=$$(scripts/pg-local start) || exit 1; \
 	    export DATABASE_URL; \
 	    echo "run: using the private PostgreSQL: $$DATABASE_URL" >&2; \
+	elif [ $$rc -ne 0 ]; then \
+	    exit $$rc; \
 	fi; \
-	echo 'swift run worker $(JOBS)' >&2; \
-	swift run worker $(JOBS)
+	echo 'worker $(JOBS)' >&2; \
+	"$$worker" $(JOBS)
 
 test: setup
 	scripts/test

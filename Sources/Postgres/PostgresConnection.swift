@@ -44,7 +44,6 @@ public final class PostgresConnection: @unchecked Sendable {
     public let serverVersionText: String
 
     private let handle: OpaquePointer
-    private let socket: Int32
     private let reactor: SocketReactor
     private let cancellation: QueryCancellation
     private let configuration: ConnectionConfiguration
@@ -72,18 +71,17 @@ public final class PostgresConnection: @unchecked Sendable {
         self.reactor = reactor
         self.configuration = configuration
         self.noticeSink = noticeSink
-        socket = PQsocket(handle)
         backendPID = PQbackendPID(handle)
         openedAt = Date()
         serverVersion = Int(PQserverVersion(handle))
         serverVersionText = PQparameterStatus(handle, "server_version").map { String(cString: $0) } ?? ""
-        cancellation = QueryCancellation(handle: cancel, socket: socket, timeout: configuration.cancelTimeout)
+        cancellation = QueryCancellation(handle: cancel, socket: PQsocket(handle), timeout: configuration.cancelTimeout)
         target = Self.describe(handle)
     }
 
     deinit {
         if !closed.load(ordering: .acquiring) {
-            reactor.forget(socket)
+            forgetSocket()
             PQfinish(handle)
         }
     }
@@ -253,7 +251,7 @@ public final class PostgresConnection: @unchecked Sendable {
         if broken || closed.load(ordering: .relaxed) { return false }
         // A terminated backend sends its FATAL message and then closes: reading until the socket has nothing more
         // (at most a few rounds; input on an idle connection is rare) reaches the end of stream, which breaks it.
-        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
         for _ in 0..<4 where !broken && poll(&descriptor, 1, 0) > 0 {
             if PQconsumeInput(handle) == 0 { broken = true }
         }
@@ -315,10 +313,18 @@ public final class PostgresConnection: @unchecked Sendable {
         claimed.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     }
 
+    /// Takes the socket out of the reactor before libpq closes it. The descriptor is asked of libpq each time, never
+    /// cached: libpq closes the socket itself when the connection fails, and the number may then belong to another
+    /// connection, whose registration a stale number would remove.
+    private func forgetSocket() {
+        let socket = PQsocket(handle)
+        if socket >= 0 { reactor.forget(socket) }
+    }
+
     /// Gives the claim back, closing the connection first if ``close()`` asked for it meanwhile.
     private func release() {
         if closeRequested.load(ordering: .acquiring), !closed.exchange(true, ordering: .acquiringAndReleasing) {
-            reactor.forget(socket)
+            forgetSocket()
             PQfinish(handle)
         }
         claimed.store(false, ordering: .releasing)
@@ -437,6 +443,8 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func wait(_ interest: SocketReactor.Interest) async throws -> SocketReactor.Readiness {
         do {
+            let socket = PQsocket(handle)
+            guard socket >= 0 else { throw lost() }
             return try await reactor.wait(for: socket, interest)
         } catch {
             broken = true

@@ -32,8 +32,9 @@ import Testing
     @Test func minSizeIsOpenedAtStart() async throws {
         let target = try TestTarget("mw-pool-min")
         let pool = ConnectionPool(configuration: target.configuration, settings: PoolSettings(minSize: 3, maxSize: 5))
-        #expect(try await target.waitForServerConnections(3) == 3)
+        for _ in 0..<500 where pool.statistics.poolAvailable < 3 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(pool.statistics.poolAvailable == 3)
+        #expect(try await target.waitForServerConnections(3) == 3)
         await pool.close()
         #expect(try await target.waitForServerConnections(0) == 0)
         #expect(pool.statistics.poolClosed)
