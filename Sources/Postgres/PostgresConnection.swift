@@ -45,6 +45,9 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private let handle: OpaquePointer
     private let reactor: SocketReactor
+    /// This connection's identity at the reactor, which can interrupt its wait from another thread.
+    private let owner: Int
+    private static let nextOwnerID = Atomic<Int>(0)
     private let cancellation: QueryCancellation
     private let configuration: ConnectionConfiguration
     private let noticeSink: NoticeSink
@@ -75,7 +78,11 @@ public final class PostgresConnection: @unchecked Sendable {
         openedAt = Date()
         serverVersion = Int(PQserverVersion(handle))
         serverVersionText = PQparameterStatus(handle, "server_version").map { String(cString: $0) } ?? ""
-        cancellation = QueryCancellation(handle: cancel, socket: PQsocket(handle), timeout: configuration.cancelTimeout)
+        let owner = Self.nextOwnerID.wrappingAdd(1, ordering: .relaxed).newValue
+        self.owner = owner
+        cancellation = QueryCancellation(handle: cancel, timeout: configuration.cancelTimeout) {
+            reactor.interrupt(owner: owner)
+        }
         target = Self.describe(handle)
     }
 
@@ -318,7 +325,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// connection, whose registration a stale number would remove.
     private func forgetSocket() {
         let socket = PQsocket(handle)
-        if socket >= 0 { reactor.forget(socket) }
+        reactor.forget(socket >= 0 ? socket : nil, owner: owner)
     }
 
     /// Gives the claim back, closing the connection first if ``close()`` asked for it meanwhile.
@@ -445,7 +452,7 @@ public final class PostgresConnection: @unchecked Sendable {
         do {
             let socket = PQsocket(handle)
             guard socket >= 0 else { throw lost() }
-            return try await reactor.wait(for: socket, interest)
+            return try await reactor.wait(for: socket, interest, owner: owner)
         } catch {
             broken = true
             throw PostgresConnectionError(kind: .connectionLost, message: "\(error)", target: target)

@@ -1,5 +1,4 @@
 import CLibPQ
-import Glibc
 
 /// Owns a `PGcancel` and frees it with the last reference.
 ///
@@ -17,8 +16,8 @@ final class CancelHandle: @unchecked Sendable {
 ///
 /// The cancel request goes over its own connection (`PQcancel` blocks), so it runs on a dedicated thread. An operation
 /// does not return until that request has been delivered: a cancel still on its way could otherwise hit the next
-/// statement on the same connection. If the server does not end the operation within the timeout, the socket is shut
-/// down, which ends the operation with a lost connection instead of leaving it wedged.
+/// statement on the same connection. If the server does not end the operation within the timeout, the operation's wait
+/// is interrupted, which ends it with a lost connection instead of leaving it wedged.
 final class QueryCancellation: Sendable {
     private struct State {
         var generation: UInt64 = 0
@@ -35,13 +34,14 @@ final class QueryCancellation: Sendable {
 
     private let state = Locked(State())
     private let handle: CancelHandle
-    private let socket: Int32
     private let timeout: Duration
+    /// Ends the operation's wait for the server (``SocketReactor/interrupt(owner:)``).
+    private let interruptWait: @Sendable () -> Void
 
-    init(handle: CancelHandle, socket: Int32, timeout: Duration) {
+    init(handle: CancelHandle, timeout: Duration, interruptWait: @escaping @Sendable () -> Void) {
         self.handle = handle
-        self.socket = socket
         self.timeout = timeout
+        self.interruptWait = interruptWait
     }
 
     /// Marks the start of an operation that a cancellation should interrupt.
@@ -121,20 +121,28 @@ final class QueryCancellation: Sendable {
     }
 
     private func expire(generation: UInt64) {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
-            guard state.generation == generation else { return nil }
+        enum Expiry {
+            case none
+            case interruptOperation
+            case releaseWaiter(CheckedContinuation<Void, Never>)
+        }
+        let expiry: Expiry = state.withLock { state in
+            guard state.generation == generation else { return .none }
             if state.active {
-                // The server did not answer the cancel: end the read with an error rather than wait forever.
+                // The server did not answer the cancel: end the wait with an error rather than wait forever.
                 state.broken = true
-                shutdown(socket, Int32(SHUT_RDWR))
-                return nil
+                return .interruptOperation
             }
-            guard state.requestInFlight else { return nil }
+            guard state.requestInFlight, let waiter = state.endWaiter else { return .none }
             // The cancel request itself hangs; it might still land on a later statement, so the connection goes.
             state.broken = true
-            defer { state.endWaiter = nil }
-            return state.endWaiter
+            state.endWaiter = nil
+            return .releaseWaiter(waiter)
         }
-        waiter?.resume()
+        switch expiry {
+        case .none: break
+        case .interruptOperation: interruptWait()
+        case .releaseWaiter(let waiter): waiter.resume()
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Postgres
 import Testing
 
@@ -67,6 +68,31 @@ import Testing
         #expect(connection.transactionStatus == .failed)
         try await connection.execute(script: "ROLLBACK")
         #expect(try await connection.query("SELECT 1").rows.count == 1)
+    }
+
+    /// A backend that cannot act on the cancel (stopped with SIGSTOP, as a hung server would be): the connection is
+    /// declared lost after the cancel timeout instead of leaving the task waiting.
+    @Test func anUnansweredCancelEndsInALostConnectionNotAWedge() async throws {
+        var configuration = try TestDatabase.configuration()
+        configuration.cancelTimeout = .milliseconds(300)
+        let connection = try await PostgresConnection.connect(configuration)
+        defer { connection.close() }
+        let pid = connection.backendPID
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(5)") }
+        try await waitUntilActive(connection)
+        // The tests run as the server's OS user or as root (make test), so the signal is allowed.
+        #expect(kill(pid, SIGSTOP) == 0, "cannot stop backend \(pid): run the tests as root or as the server's user")
+        defer { kill(pid, SIGCONT) }
+        sleeper.cancel()
+        let result = await sleeper.result
+        kill(pid, SIGCONT)
+        #expect {
+            try result.get()
+        } throws: { ($0 as? PostgresConnectionError)?.kind == .connectionLost }
+        #expect(!connection.isUsable)
+        let admin = try await TestDatabase.connect()
+        defer { admin.close() }
+        try await admin.query("SELECT pg_terminate_backend($1)", [pid])
     }
 
     @Test func aTaskCancelledBeforeItsStatementSendsNothing() async throws {

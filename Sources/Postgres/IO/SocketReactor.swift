@@ -40,8 +40,24 @@ final class SocketReactor: Sendable {
         try SocketReactor()
     }
 
+    /// Why a wait ended without readiness: its owner gave up on the connection (see ``interrupt(owner:)``).
+    struct Interrupted: Error, CustomStringConvertible {
+        var description: String { "the wait for the server was interrupted" }
+    }
+
+    private struct Waiter {
+        var owner: Int
+        var continuation: CheckedContinuation<Readiness, any Error>
+    }
+
+    private struct State {
+        var waiters: [Int32: Waiter] = [:]
+        /// Owners interrupted while not waiting: their next wait ends at once.
+        var interrupted: Set<Int> = []
+    }
+
     private let epollFD: Int32
-    private let waiters = Locked<[Int32: CheckedContinuation<Readiness, any Error>]>([:])
+    private let state = Locked(State())
 
     private init() throws(SystemCallError) {
         let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -52,12 +68,17 @@ final class SocketReactor: Sendable {
         thread.start()
     }
 
-    /// Suspends until `fd` is ready for `interest`.
+    /// Suspends until `fd` is ready for `interest`, or until ``interrupt(owner:)`` is called for `owner`.
     ///
     /// Only one task may wait on a socket at a time; a connection is used by one task at a time, so that holds.
-    func wait(for fd: Int32, _ interest: Interest) async throws -> Readiness {
+    func wait(for fd: Int32, _ interest: Interest, owner: Int) async throws -> Readiness {
         try await withCheckedThrowingContinuation { continuation in
-            waiters.withLock { $0[fd] = continuation }
+            let interrupted = state.withLock { state in
+                if state.interrupted.remove(owner) != nil { return true }
+                state.waiters[fd] = Waiter(owner: owner, continuation: continuation)
+                return false
+            }
+            if interrupted { return continuation.resume(throwing: Interrupted()) }
             var event = epoll_event()
             event.events = interest.events | EPOLLONESHOT.rawValue | EPOLLRDHUP.rawValue
             event.data.fd = fd
@@ -65,15 +86,30 @@ final class SocketReactor: Sendable {
             if epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event) == 0 { return }
             if errno == ENOENT, epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 { return }
             let failure = SystemCallError(call: "epoll_ctl", errno: errno)
-            if let waiter = waiters.withLock({ $0.removeValue(forKey: fd) }) {
-                waiter.resume(throwing: failure)
-            }
+            state.withLock { $0.waiters.removeValue(forKey: fd) }?.continuation.resume(throwing: failure)
         }
     }
 
-    /// Removes `fd` from the interest list; call before the socket is closed so a reused number starts clean.
-    func forget(_ fd: Int32) {
-        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+    /// Ends `owner`'s current wait with ``Interrupted``, or its next one if it is not waiting now.
+    ///
+    /// Found by owner rather than by socket: the caller runs on another thread, and by then libpq may have closed the
+    /// socket and its number may belong to another connection.
+    func interrupt(owner: Int) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let fd = state.waiters.first(where: { $0.value.owner == owner })?.key else {
+                state.interrupted.insert(owner)
+                return nil
+            }
+            return state.waiters.removeValue(forKey: fd)
+        }
+        waiter?.continuation.resume(throwing: Interrupted())
+    }
+
+    /// Removes `fd` from the interest list and forgets `owner`; call before the socket is closed, so a reused number
+    /// starts clean.
+    func forget(_ fd: Int32?, owner: Int) {
+        if let fd { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil) }
+        state.withLock { _ = $0.interrupted.remove(owner) }
     }
 
     private func runLoop() {
@@ -95,7 +131,7 @@ final class SocketReactor: Sendable {
                         != 0,
                     writable: flags & EPOLLOUT.rawValue != 0
                 )
-                waiters.withLock { $0.removeValue(forKey: fd) }?.resume(returning: readiness)
+                state.withLock { $0.waiters.removeValue(forKey: fd) }?.continuation.resume(returning: readiness)
             }
         }
     }
