@@ -66,6 +66,20 @@ struct ConnectionResolution {
                     note: urlPart != nil ? "overrides url" : nil))
         }
         if keepalives { configuration["keepalives"] = "1" }
+        resolvePreparedStatements(lookup: lookup, problems: &problems)
+    }
+
+    /// `prepared_statements: false` for PgBouncer in transaction mode, which cannot keep named statements; not a
+    /// libpq keyword, so a URL never sets it.
+    private mutating func resolvePreparedStatements(lookup: SettingLookup, problems: inout [SettingsError.Problem]) {
+        let key = SettingKey.preparedStatements
+        guard let best = lookup.candidates(for: key).first else {
+            entries.append(Setting(key: key.rawValue, value: "true", source: .default))
+            return
+        }
+        guard let value = best.parsed(problems: &problems) else { return }
+        configuration.usePreparedStatements = value.text == "true"
+        entries.append(Setting(key: key.rawValue, value: value.text, source: best.source))
     }
 
     /// Notes on `entry` that `ignored` lost to the URL, and warns when both come from the same source and disagree:

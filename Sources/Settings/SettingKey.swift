@@ -15,6 +15,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case keepalivesIdle = "keepalives_idle"
     case keepalivesInterval = "keepalives_interval"
     case keepalivesCount = "keepalives_count"
+    case preparedStatements = "prepared_statements"
     case poolSize = "pool_size"
     case maxOverflow = "max_overflow"
     case poolTimeout = "pool_timeout"

@@ -47,6 +47,7 @@ extension SettingKey {
         // Linux's limits for TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT; libpq would fail at connect time instead.
         case .keepalivesIdle, .keepalivesInterval: .wholeNumber(1...32_767)
         case .keepalivesCount: .wholeNumber(1...127)
+        case .preparedStatements: .choice(["true", "false"])
         case .poolSize, .maxOverflow: .wholeNumber(0...ValueRule.maximumConnections)
         case .poolTimeout: .seconds(zeroMeans: nil)
         case .poolRecycle: .seconds(zeroMeans: "never recycle")

@@ -68,7 +68,7 @@ struct Ping: AsyncParsableCommand {
         var samples: [Duration] = []
         for _ in 0..<max(1, count) {
             let start = ContinuousClock.now
-            try await connection.query("SELECT 1")
+            try await connection.query("SELECT $1::int + 1", [samples.count])
             samples.append(ContinuousClock.now - start)
         }
         samples.sort()

@@ -212,3 +212,19 @@ func expectedSource(_ rung: Rung, key: String, path: String?, lines: [Rung: Int]
         #expect(settings.value(forKey: "worker.missing") == nil)
     }
 }
+
+@Suite struct PreparedStatementsSettingTests {
+    @Test func preparedStatementsAreOnUnlessSwitchedOff() throws {
+        let (defaults, _) = try load()
+        #expect(defaults.connection.usePreparedStatements)
+        #expect(defaults.entry("prepared_statements")?.source == .default)
+        let (file, path) = try load("postgres:\n  prepared_statements: false\n")
+        #expect(!file.connection.usePreparedStatements)
+        #expect(file.entry("prepared_statements")?.source == .file(path: path ?? "", line: 2))
+        let (environment, _) = try load(
+            "postgres:\n  prepared_statements: false\n",
+            environment: ["STORE_DATABASE_POSTGRES_PREPARED_STATEMENTS": "true"]
+        )
+        #expect(environment.connection.usePreparedStatements)
+    }
+}

@@ -28,6 +28,7 @@ struct InvalidValue: Sendable, CustomTestStringConvertible {
         .init(key: "keepalives_idle", value: "0", accepted: "a whole number from 1 to 32767"),
         .init(key: "keepalives_interval", value: "often", accepted: "a whole number from 1 to 32767"),
         .init(key: "keepalives_count", value: "200", accepted: "a whole number from 1 to 127"),
+        .init(key: "prepared_statements", value: "yes", accepted: "one of true, false"),
         .init(key: "port", value: "0", accepted: "a whole number from 1 to 65535"),
         .init(key: "port", value: "70000", accepted: "a whole number from 1 to 65535"),
         .init(key: "port", value: "pg", accepted: "a whole number from 1 to 65535"),
