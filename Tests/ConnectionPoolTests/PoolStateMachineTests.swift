@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ConnectionPool
@@ -270,5 +271,26 @@ struct SplitMix64: RandomNumberGenerator {
         value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
         value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
         return value ^ (value >> 31)
+    }
+}
+
+@Suite struct PoolStatisticsTests {
+    @Test func statisticsUseTheSeedsAndPsycopgsKeys() throws {
+        let statistics = PoolStatistics(
+            minSize: 10, maxSize: 30, timeout: 30, recycle: 3600, activeReferences: 5, poolClosed: false, poolSize: 12,
+            poolAvailable: 2, leased: 10, peakLeased: 11, requestsNum: 100, requestsWaiting: 3, requestsWaitMs: 12.5,
+            requestsTimeouts: 1, usageMs: 900, returnsBad: 2, connectionsNum: 13, connectionsErrors: 1,
+            connectionsLost: 1
+        )
+        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(statistics)) as? [String: Any]
+        #expect(
+            Set(object?.keys.map { $0 } ?? []) == [
+                "min_size", "max_size", "timeout", "recycle", "active_references", "pool_closed", "pool_size",
+                "pool_available", "leased", "peak_leased", "requests_num", "requests_waiting", "requests_wait_ms",
+                "requests_timeouts", "usage_ms", "returns_bad", "connections_num", "connections_errors",
+                "connections_lost",
+            ]
+        )
+        #expect(object?["active_references"] as? Int == 5)
     }
 }
