@@ -21,6 +21,8 @@ public final class ConnectionPool: Sendable {
         var waiters: [PoolStateMachine.RequestID: CheckedContinuation<Leased, any Error>] = [:]
         var nextRequestID = 1
         var lastConnectError: (any Error)?
+        /// Server process ids of every connection this pool opened, for the server side of the leak check.
+        var openedBackendPIDs: [Int32] = []
     }
 
     /// Work decided under the lock and done after it is released.
@@ -193,6 +195,10 @@ public final class ConnectionPool: Sendable {
             )
         }
     }
+
+    /// The server process ids of every connection this pool has opened, so a leak check can ask the server whether
+    /// any of them is still there, unconfused by other programs using the same `application_name`.
+    public var openedBackendPIDs: [Int32] { core.withLock { $0.openedBackendPIDs } }
 
     /// A lease still held: who holds it, from where, for how long, on which server process.
     public struct OutstandingLease: Sendable, Equatable {
