@@ -49,12 +49,17 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "Jobs",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "Worker",
             dependencies: [
                 "Postgres",
                 "ConnectionPool",
                 "Settings",
+                "Jobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -68,6 +73,10 @@ let package = Package(
         .testTarget(
             name: "SettingsTests",
             dependencies: ["Settings", "Postgres", "ConnectionPool"]
+        ),
+        .testTarget(
+            name: "JobsTests",
+            dependencies: ["Jobs"]
         ),
         .testTarget(
             name: "ConnectionPoolTests",

@@ -1,0 +1,138 @@
+import Foundation
+import Yams
+
+/// Reads one job file into job drafts: the file, the YAML, and the layout (one job, or a `jobs:` list). The
+/// fields of each job are `JobFields`' business; checks across jobs and files are `JobValidation`'s.
+enum JobFileParser {
+    static func parse(file: String, problems: inout FileProblems) -> [JobDraft] {
+        guard let text = read(file, problems: &problems) else { return [] }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            let (line, message) = yamlProblem(error, text: text)
+            problems.add(line: line, message)
+            return []
+        }
+        guard let root, root.null == nil else {
+            problems.add(
+                line: 1,
+                "the file has no jobs; write one job (name: ..., kind: ...) or a list of them under 'jobs:'")
+            return []
+        }
+        let rootLine = root.mark?.line ?? 1
+        switch root {
+        case .mapping(let mapping) where mapping["jobs"] != nil:
+            return parseList(mapping, line: rootLine, file: file, problems: &problems)
+        case .mapping(let mapping):
+            return [JobFields.parse(mapping, line: rootLine, file: file, problems: &problems)]
+        case .sequence:
+            problems.add(
+                line: rootLine,
+                "the file is a bare list; put the jobs under 'jobs:' (a line 'jobs:' above the list, items indented)")
+            return []
+        default:
+            problems.add(
+                line: rootLine,
+                "the file holds \(MappingFields.describe(root)), not a job; expected a job (name: ..., kind: ...) "
+                    + "or a list of them under 'jobs:'")
+            return []
+        }
+    }
+
+    /// The jobs of `jobs: [...]`. Nothing else may sit beside the list: a job field there would silently apply to
+    /// no job.
+    private static func parseList(_ mapping: Node.Mapping, line: Int, file: String, problems: inout FileProblems)
+        -> [JobDraft]
+    {
+        for (key, _) in mapping where key.string != "jobs" {
+            problems.add(
+                line: key.mark?.line ?? line,
+                "field \(MappingFields.describe(key)) beside 'jobs:'; a file with a 'jobs:' list holds only the list, "
+                    + "so move the field into a job")
+        }
+        guard let list = mapping["jobs"], list.null == nil else {
+            problems.add(line: line, "'jobs:' is empty; expected a list of jobs (- name: ..., kind: ...)")
+            return []
+        }
+        let listLine = list.mark?.line ?? line
+        guard case .sequence(let items) = list else {
+            problems.add(
+                line: listLine,
+                "'jobs:' is \(MappingFields.describe(list)); expected a list of jobs, each starting with '- '")
+            return []
+        }
+        if items.isEmpty {
+            problems.add(line: listLine, "'jobs:' is an empty list; expected at least one job")
+        }
+        var drafts: [JobDraft] = []
+        for (index, item) in items.enumerated() {
+            let itemLine = item.mark?.line ?? listLine
+            guard case .mapping(let job) = item else {
+                problems.add(
+                    line: itemLine,
+                    "item \(index + 1) of 'jobs:' is \(MappingFields.describe(item)); expected a job "
+                        + "(name: ..., kind: ...)")
+                continue
+            }
+            drafts.append(JobFields.parse(job, line: itemLine, file: file, problems: &problems))
+        }
+        return drafts
+    }
+
+    /// The file's text, or nil with a problem when it is missing, not a file, or not UTF-8.
+    private static func read(_ file: String, problems: inout FileProblems) -> String? {
+        var status = stat()
+        guard stat(file, &status) == 0 else {
+            let reason = errno == ENOENT ? "no such job file" : String(cString: strerror(errno))
+            problems.add(line: 1, "cannot read the job file: \(reason)")
+            return nil
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            problems.add(line: 1, "is \(FileChecks.describeType(status.st_mode)), not a job file")
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            problems.add(line: 1, "cannot read the job file (permission denied?)")
+            return nil
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            let line = firstInvalidUTF8Line(data)
+            problems.add(line: line, "the job file is not UTF-8 text; save it as UTF-8")
+            return nil
+        }
+        return text
+    }
+
+    private static func firstInvalidUTF8Line(_ data: Data) -> Int {
+        let bytes = [UInt8](data)
+        let offset = bytes.withUnsafeBytes { JSONRecord.invalidUTF8Offset($0) } ?? 0
+        return bytes[..<offset].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+    }
+
+    /// A YAML syntax error as a line and message. libyaml's text never quotes the document, so it stays short.
+    private static func yamlProblem(_ error: any Error, text: String) -> (Int, String) {
+        guard let error = error as? YamlError else { return (1, "invalid YAML: \(error)") }
+        switch error {
+        case .composer(let context, _, let mark, _) where context?.text == "expected a single document in the stream":
+            return (
+                mark.line,
+                "invalid YAML: a second document starts here ('---'); a job file holds one document, so list "
+                    + "several jobs under 'jobs:' instead"
+            )
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            var message = "invalid YAML at column \(mark.column): \(problem)"
+            if let context { message += " (\(context.text) at line \(context.mark.line))" }
+            return (mark.line, message)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return (context.mark.line, "invalid YAML: field \(keys) appears twice in one mapping; keep one")
+        case .reader(let problem, let offset, _, _):
+            let line = offset.map { offset in text.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } } ?? 1
+            return (line, "invalid YAML: \(problem)")
+        default:
+            return (1, "invalid YAML: \(error)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+/// The checks a message or query field gets wherever it was written, job file or JSON Lines, so both kinds of
+/// source accept exactly the same records. Each returns what is wrong, phrased to follow the field's name
+/// ("'role' " + "is 'bot'; expected one of ...").
+enum RecordRules {
+    static let messageFields = ["user", "session", "role", "content", "created_at"]
+    static let queryFields = ["user", "query"]
+
+    /// Identifiers (`user`, `session`) and query text: something to match on.
+    static func nonBlankText(_ value: String) -> String? {
+        if value.isEmpty { return "is empty; expected a non-empty string" }
+        if value.allSatisfy(\.isWhitespace) { return "is blank (\(Quote.text(value))); expected a non-empty string" }
+        return storableText(value)
+    }
+
+    /// Any text bound for PostgreSQL, whose `text` type cannot hold NUL.
+    static func storableText(_ value: String) -> String? {
+        value.utf8.contains(0)
+            ? "contains a NUL character (\\u0000), which PostgreSQL text cannot store; remove it from the source"
+            : nil
+    }
+
+    /// The roles, for messages: "user, assistant, system, tool".
+    static let roles = Role.allCases.map(\.rawValue).joined(separator: ", ")
+
+    static func role(_ value: String) -> Result<Role, RuleViolation> {
+        if let role = Role(rawValue: value) { return .success(role) }
+        return .failure(
+            RuleViolation(
+                "is \(Quote.text(value)); expected one of \(roles)"
+                    + FieldSuggestion.hint(for: value, among: Role.allCases.map(\.rawValue))))
+    }
+
+    static func createdAt(_ value: String) -> Result<Date, RuleViolation> {
+        RFC3339.parse(value).mapError { error in
+            RuleViolation("is \(Quote.text(value)) (\(error)); expected \(RFC3339.example)")
+        }
+    }
+}
+
+/// What is wrong with a field's value, without the field's name.
+struct RuleViolation: Error {
+    var text: String
+
+    init(_ text: String) {
+        self.text = text
+    }
+}
+
+/// Hands out each message's position: the count of earlier good messages of the same (user, session).
+struct PositionCounter {
+    private struct Session: Hashable {
+        var user: String
+        var session: String
+    }
+
+    private var next: [Session: Int] = [:]
+
+    mutating func take(user: String, session: String) -> Int {
+        let key = Session(user: user, session: session)
+        let position = next[key, default: 0]
+        next[key] = position + 1
+        return position
+    }
+}
