@@ -53,6 +53,10 @@ let package = Package(
             name: "Jobs",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        .target(
+            name: "MemoryStore",
+            dependencies: ["Postgres"]
+        ),
         .executableTarget(
             name: "Worker",
             dependencies: [
@@ -60,6 +64,7 @@ let package = Package(
                 "ConnectionPool",
                 "Settings",
                 "Jobs",
+                "MemoryStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -77,6 +82,10 @@ let package = Package(
         .testTarget(
             name: "JobsTests",
             dependencies: ["Jobs"]
+        ),
+        .testTarget(
+            name: "MemoryStoreTests",
+            dependencies: ["MemoryStore", "Postgres"]
         ),
         .testTarget(
             name: "ConnectionPoolTests",

@@ -1,0 +1,94 @@
+import Postgres
+
+/// Conversation memory in PostgreSQL: messages stored idempotently, cut into chunks per session, and searched with
+/// ranked full-text retrieval, one user at a time.
+///
+/// A store is a schema name and a text-search configuration; it holds no connection. Every call takes the connection
+/// to use and runs in its own transaction, so a store can be shared by any number of tasks, each with its own
+/// connection.
+public struct MemoryStore: Sendable {
+    /// The PostgreSQL schema (namespace) holding the tables.
+    public let schema: String
+    /// The text-search configuration the schema is created with (`english`, `simple`, ...).
+    public let textSearchConfig: String
+
+    /// The names, checked once; a bad name is reported by every call (and by ``validate()``), so creating a store
+    /// never fails.
+    private let names: Result<StoreNames, MemoryStoreError>
+
+    /// `schema` and `textSearchConfig` must be plain lower-case identifiers (`[a-z_][a-z0-9_]*`), because they are
+    /// written into DDL; anything else is refused by ``validate()`` and by every call.
+    public init(schema: String = "memory", textSearchConfig: String = "english") {
+        self.schema = schema
+        self.textSearchConfig = textSearchConfig
+        names = Result { () throws(MemoryStoreError) in
+            try StoreNames(schema: schema, textSearchConfig: textSearchConfig)
+        }
+    }
+
+    /// Throws ``MemoryStoreError/invalidName(kind:value:)`` if the schema or configuration name is not usable, so a
+    /// program can refuse a bad setting at start-up rather than at its first batch.
+    public func validate() throws(MemoryStoreError) {
+        _ = try names.get()
+    }
+
+    /// Creates or upgrades the schema: applies the versions it lacks, in one transaction under an advisory lock, so
+    /// concurrent callers apply each version once. Re-running is a no-op. Fails with
+    /// ``MemoryStoreError/textSearchConfigMismatch(schema:recorded:requested:)`` when the schema exists with another
+    /// text-search configuration.
+    @discardableResult
+    public func migrate(on connection: PostgresConnection) async throws -> MigrationReport {
+        try await Migrator(names: names.get()).migrate(on: connection)
+    }
+
+    /// Stores `messages` (one transaction) and rebuilds the chunks of the sessions that gained any.
+    ///
+    /// Messages already stored (same user, session, position and content) are skipped and counted as duplicates, so a
+    /// batch can be re-run after a failure. Chunks are consecutive messages of a session joined with "\n", up to
+    /// `maxChunkChars` characters each (a longer message is a chunk alone); they do not depend on how the messages
+    /// were batched or in which order batches ran. Use one `maxChunkChars` per schema: a session touched with another
+    /// value is re-chunked with it.
+    @discardableResult
+    public func ingest(_ messages: [MemoryMessage], maxChunkChars: Int, on connection: PostgresConnection)
+        async throws -> IngestResult
+    {
+        let ingestor = try Ingestor(names: names.get())
+        return try await Self.explainingMissingTables(schema: schema) {
+            try await ingestor.ingest(messages, maxChunkChars: maxChunkChars, on: connection)
+        }
+    }
+
+    /// The `topK` chunks of `user` that best match `query`, best first (`ts_rank_cd`; ties: newest first).
+    ///
+    /// `query` is web-search syntax (`websearch_to_tsquery`): words, "quoted phrases", `or`, `-word`. Anything else
+    /// in it is text, never SQL or tsquery syntax. A query with no searchable words returns no hits.
+    public func search(user: String, query: String, topK: Int, on connection: PostgresConnection) async throws
+        -> [MemoryHit]
+    {
+        let sql = try Searcher.sql(schema: names.get().schema)
+        return try await Self.explainingMissingTables(schema: schema) {
+            try await Searcher.search(user: user, query: query, topK: topK, sql: sql, on: connection)
+        }
+    }
+
+    /// The search statement for the default schema `memory`, as ``search(user:query:topK:on:)`` runs it (for
+    /// benchmarks such as pgbench). Parameters: `$1` user, `$2` query text, `$3` top K. Columns: chunk id, session,
+    /// content, created_at, score.
+    public static let searchSQL = Searcher.sql(schema: .defaultSchema)
+
+    /// The search statement for this store's schema; see ``searchSQL``.
+    public func searchSQL() throws(MemoryStoreError) -> String {
+        try Searcher.sql(schema: names.get().schema)
+    }
+
+    /// Turns "relation does not exist" into ``MemoryStoreError/notMigrated(schema:)``, the usual cause.
+    private static func explainingMissingTables<Value>(schema: String, _ body: () async throws -> Value)
+        async throws -> Value
+    {
+        do {
+            return try await body()
+        } catch let error as PostgresServerError where error.sqlState == PostgresServerError.Code.undefinedTable {
+            throw MemoryStoreError.notMigrated(schema: schema)
+        }
+    }
+}

@@ -1,0 +1,21 @@
+/// What ``MemoryStore/migrate(on:)`` did.
+public struct MigrationReport: Sendable, Equatable, CustomStringConvertible {
+    public var schema: String
+    /// Versions applied by this call, in order; empty when the schema was already up to date.
+    public var applied: [Int]
+    /// The schema's version after the call.
+    public var currentVersion: Int
+
+    public init(schema: String, applied: [Int], currentVersion: Int) {
+        self.schema = schema
+        self.applied = applied
+        self.currentVersion = currentVersion
+    }
+
+    public var description: String {
+        applied.isEmpty
+            ? "schema '\(schema)' is up to date at version \(currentVersion)"
+            : "schema '\(schema)': applied version(s) \(applied.map(String.init).joined(separator: ", "));"
+                + " now at version \(currentVersion)"
+    }
+}
