@@ -57,6 +57,7 @@ let package = Package(
             name: "MemoryStore",
             dependencies: ["Postgres"]
         ),
+        .target(name: "SampleData"),
         .executableTarget(
             name: "Worker",
             dependencies: [
@@ -65,6 +66,7 @@ let package = Package(
                 "Settings",
                 "Jobs",
                 "MemoryStore",
+                "SampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -86,6 +88,10 @@ let package = Package(
         .testTarget(
             name: "MemoryStoreTests",
             dependencies: ["MemoryStore", "Postgres"]
+        ),
+        .testTarget(
+            name: "SampleDataTests",
+            dependencies: ["SampleData"]
         ),
         .testTarget(
             name: "ConnectionPoolTests",
