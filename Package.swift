@@ -58,6 +58,17 @@ let package = Package(
             dependencies: ["Postgres"]
         ),
         .target(name: "SampleData"),
+        .target(
+            name: "Batch",
+            dependencies: [
+                "Postgres",
+                "ConnectionPool",
+                "Settings",
+                "Jobs",
+                "MemoryStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "Worker",
             dependencies: [
@@ -66,6 +77,7 @@ let package = Package(
                 "Settings",
                 "Jobs",
                 "MemoryStore",
+                "Batch",
                 "SampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,8 +102,16 @@ let package = Package(
             dependencies: ["MemoryStore", "Postgres"]
         ),
         .testTarget(
+            name: "BatchTests",
+            dependencies: ["Batch", "Jobs", "MemoryStore", "ConnectionPool", "Settings", "Postgres"]
+        ),
+        .testTarget(
             name: "SampleDataTests",
             dependencies: ["SampleData"]
+        ),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: ["Worker"]
         ),
         .testTarget(
             name: "ConnectionPoolTests",

@@ -9,9 +9,31 @@ struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Runs memory ingest and query jobs against PostgreSQL over one shared connection pool.",
-        subcommands: [Run.self, Ping.self, ConfigCommand.self],
+        subcommands: [
+            Run.self, Validate.self, Migrate.self, Ping.self, ConfigCommand.self, GenerateCommand.self,
+            MonitorCommand.self, DoctorCommand.self,
+        ],
         defaultSubcommand: Run.self
     )
+
+    /// Parses and runs the command; a malformed command line exits 2 like any other invalid input (ArgumentParser's
+    /// own code for it is 64), so cron and CI see one code for "fix your input".
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                exit(withError: ExitStatus.invalidInput)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit codes cron and CI read; documented in the README.
@@ -79,37 +101,6 @@ struct Ping: AsyncParsableCommand {
             "latency:   min \(milliseconds(samples[0])) ms, median \(milliseconds(samples[samples.count / 2])) ms,"
                 + " max \(milliseconds(samples[samples.count - 1])) ms over \(samples.count) round trips"
         )
-    }
-}
-
-struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Runs the jobs in the given YAML files.",
-        discussion: "Job execution is not built yet: this checks that the files exist and the database answers."
-    )
-
-    @OptionGroup var settings: SettingsOptions
-
-    @Argument(help: "Job files (YAML).")
-    var files: [String] = []
-
-    func run() async throws {
-        let missing = files.filter { !FileManager.default.fileExists(atPath: $0) }
-        guard missing.isEmpty else {
-            for file in missing { printError("worker: \(file): no such job file") }
-            throw ExitStatus.invalidInput
-        }
-        let configuration = try settings.load().connection
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration)
-        } catch {
-            printError("worker: cannot reach the database: \(error)")
-            throw ExitStatus.databaseUnavailable
-        }
-        connection.close()
-        print("database \(connection.target) answers (PostgreSQL \(connection.serverVersionText)).")
-        print("\(files.count) job file(s) given; running jobs is not implemented in this version, so none ran.")
     }
 }
 

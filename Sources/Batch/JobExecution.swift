@@ -1,0 +1,213 @@
+import Foundation
+import Jobs
+import MemoryStore
+import Postgres
+
+/// What one job did.
+struct JobOutcome: Sendable {
+    var items = 0
+    var inserted: Int?
+    var duplicates: Int?
+    var chunks: Int?
+    var hits: Int?
+    var badRecords = 0
+    var badRecordList: [String] = []
+    var error: String?
+
+    /// Bad records listed in the report; the count covers all of them.
+    static let listedBadRecords = 100
+
+    mutating func skipped(_ record: BadRecord) {
+        badRecords += 1
+        if badRecordList.count < Self.listedBadRecords { badRecordList.append(record.description) }
+    }
+}
+
+/// A bad record in a job that does not skip them.
+struct BadRecordError: Error, CustomStringConvertible {
+    var record: BadRecord
+    var description: String { "bad record at \(record) (set on_bad_record: skip to count and skip such records)" }
+}
+
+/// Runs one job's units over `concurrency` tasks, each unit on a connection leased for that unit only.
+struct JobExecution {
+    let job: Job
+    let leases: JobLeases
+    let store: MemoryStore
+    let concurrency: Int
+
+    func run() async -> JobOutcome {
+        switch job.kind {
+        case .ingest(let spec): await ingest(spec)
+        case .query(let spec): await query(spec)
+        }
+    }
+
+    // MARK: Ingest
+
+    private func ingest(_ spec: IngestSpec) async -> JobOutcome {
+        let outcome = Locked(JobOutcome(inserted: 0, duplicates: 0, chunks: 0))
+        do {
+            let records: any Sequence<Result<Message, BadRecord>> =
+                switch spec.source {
+                case .file(let url): try MessageReader(url: url)
+                case .inline(let messages): messages.map { .success($0) }
+                }
+            var iterator = records.makeIterator()
+            let feed = WorkFeed<[Message]> {
+                var batch: [Message] = []
+                batch.reserveCapacity(spec.batchSize)
+                while batch.count < spec.batchSize, let record = iterator.next() {
+                    switch record {
+                    case .success(let message):
+                        batch.append(message)
+                    case .failure(let bad):
+                        guard spec.onBadRecord == .skip else { throw BadRecordError(record: bad) }
+                        outcome.withLock { $0.skipped(bad) }
+                    }
+                }
+                return batch.isEmpty ? nil : batch
+            }
+            try await forEachUnit(of: feed) { task, batch in
+                let result = try await leases.withConnection(task: task) { connection in
+                    try await store.ingest(
+                        batch.map(MemoryMessage.init), maxChunkChars: spec.maxChunkChars, on: connection)
+                }
+                outcome.withLock { outcome in
+                    outcome.items += batch.count
+                    outcome.inserted? += result.inserted
+                    outcome.duplicates? += result.duplicates
+                    outcome.chunks? += result.chunksWritten
+                }
+            }
+        } catch {
+            outcome.withLock { $0.error = "\(error)" }
+        }
+        return outcome.withLock { $0 }
+    }
+
+    // MARK: Query
+
+    private func query(_ spec: QuerySpec) async -> JobOutcome {
+        let outcome = Locked(JobOutcome(hits: 0))
+        var output: OutputFile?
+        do {
+            output = try spec.output.map(OutputFile.init)
+            let records: any Sequence<Result<QueryItem, BadRecord>> =
+                switch spec.source {
+                case .file(let url): try QueryReader(url: url, defaultUser: spec.user)
+                case .inline(let items): items.map { .success($0) }
+                }
+            var iterator = records.makeIterator()
+            let feed = WorkFeed<QueryItem> {
+                while let record = iterator.next() {
+                    switch record {
+                    case .success(let item):
+                        return item
+                    case .failure(let bad):
+                        guard spec.onBadRecord == .skip else { throw BadRecordError(record: bad) }
+                        outcome.withLock { $0.skipped(bad) }
+                    }
+                }
+                return nil
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            try await forEachUnit(of: feed) { [output] task, item in
+                let hits = try await leases.withConnection(task: task) { connection in
+                    try await store.search(user: item.user, query: item.query, topK: spec.topK, on: connection)
+                }
+                if let output {
+                    try output.append(
+                        try hits.map { hit in
+                            String(
+                                decoding: try encoder.encode(QueryResultRecord(job: job.name, item: item, hit: hit)),
+                                as: UTF8.self)
+                        }
+                    )
+                }
+                outcome.withLock { outcome in
+                    outcome.items += 1
+                    outcome.hits? += hits.count
+                }
+            }
+            try output?.commit()
+        } catch {
+            output?.discard()
+            outcome.withLock { $0.error = "\(error)" }
+        }
+        return outcome.withLock { $0 }
+    }
+
+    // MARK: Fan-out
+
+    /// Runs `unit` for every item of `feed` on `concurrency` tasks; the first error stops the feed and the other
+    /// tasks, and is rethrown.
+    private func forEachUnit<Item: Sendable>(
+        of feed: WorkFeed<Item>,
+        _ unit: @escaping @Sendable (Int, Item) async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 1...max(1, concurrency) {
+                group.addTask {
+                    while let item = try feed.take() {
+                        try Task.checkCancellation()
+                        try await unit(task, item)
+                    }
+                }
+            }
+            do {
+                try await group.waitForAll()
+            } catch {
+                feed.stop()
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+}
+
+/// One line of a query job's output file.
+struct QueryResultRecord: Encodable {
+    var job: String
+    var user: String
+    var query: String
+    var rank: Int
+    var score: Double
+    var chunkID: Int
+    var session: String
+    var content: String
+    var createdAt: Date?
+
+    init(job: String, item: QueryItem, hit: MemoryHit) {
+        self.job = job
+        user = item.user
+        query = item.query
+        rank = hit.rank
+        score = hit.score
+        chunkID = hit.chunkID
+        session = hit.session
+        content = hit.content
+        createdAt = hit.createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case job, user, query, rank, score, session, content
+        case chunkID = "chunk_id"
+        case createdAt = "created_at"
+    }
+}
+
+extension MemoryMessage {
+    init(_ message: Message) {
+        self.init(
+            user: message.user,
+            session: message.session,
+            position: message.position,
+            role: message.role.rawValue,
+            content: message.content,
+            createdAt: message.createdAt
+        )
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+extension BatchReport {
+    /// The report for a person: one row per job, then each pool's statistics, then the leak verdict.
+    public func table() -> String {
+        var lines: [String] = []
+        let header = ["job", "kind", "status", "items", "time", "leases", "peak", "wait p95", "hold p95", "timeouts"]
+        var rows: [[String]] = []
+        for job in jobs {
+            let usage = job.poolUsage
+            rows.append([
+                job.name, job.kind, job.status, String(job.items), seconds(job.durationS),
+                usage.map { String($0.leases) } ?? "-", usage.map { String($0.peakConcurrentLeases) } ?? "-",
+                usage.map { milliseconds($0.waitMs.p95) } ?? "-", usage.map { milliseconds($0.holdMs.p95) } ?? "-",
+                usage.map { String($0.timeouts) } ?? "-",
+            ])
+        }
+        let widths = header.indices.map { column in
+            ([header] + rows).map { $0[column].count }.max() ?? 0
+        }
+        func render(_ row: [String]) -> String {
+            row.enumerated().map { column, text in
+                let padding = String(repeating: " ", count: widths[column] - text.count)
+                return column >= 3 ? padding + text : text + padding
+            }.joined(separator: "  ")
+        }
+        lines.append(render(header))
+        lines += rows.map(render)
+        for job in jobs {
+            if let error = job.error { lines.append("\(job.name): \(error)") }
+            if job.badRecords > 0 {
+                lines.append("\(job.name): \(job.badRecords) bad record(s) skipped")
+                lines += job.badRecordList.map { "  \($0)" }
+            }
+        }
+        lines.append("")
+        for (pool, statistics) in pools.sorted(by: { $0.key < $1.key }) {
+            lines.append("pool \(pool)")
+            lines.append(
+                "  min_size \(statistics.minSize)  max_size \(statistics.maxSize)  timeout \(statistics.timeout) s"
+                    + "  recycle \(statistics.recycle) s  active_references \(statistics.activeReferences)"
+                    + "  pool_closed \(statistics.poolClosed)"
+            )
+            lines.append(
+                "  requests \(statistics.requestsNum)  peak_leased \(statistics.peakLeased)"
+                    + "  wait \(milliseconds(statistics.requestsWaitMs))  timeouts \(statistics.requestsTimeouts)"
+                    + "  connections opened \(statistics.connectionsNum)  errors \(statistics.connectionsErrors)"
+                    + "  lost \(statistics.connectionsLost)  bad returns \(statistics.returnsBad)"
+            )
+        }
+        lines.append(leakLine)
+        lines.append(
+            "batch \(batch.id) \(batch.status): \(batch.jobsOK) ok, \(batch.jobsFailed) failed, "
+                + "\(batch.jobsSkipped) skipped of \(batch.jobsTotal) in \(seconds(batch.durationS))"
+        )
+        return lines.joined(separator: "\n")
+    }
+
+    private var leakLine: String {
+        let server =
+            leaks.serverConnectionsAfter.map { "\($0) server connection(s) left" }
+            ?? "server not checked (\(leaks.serverCheckError ?? "unknown"))"
+        if leaks.ok { return "no leaks: no lease outstanding, no pool reference left, every pool closed, \(server)" }
+        var parts: [String] = []
+        for lease in leaks.outstandingLeases {
+            parts.append("lease held by \(lease.job) at \(lease.callSite) for \(seconds(lease.heldS))")
+        }
+        for reference in leaks.activeReferences { parts.append("reference of \(reference.holder) not released") }
+        for pool in leaks.openPools { parts.append("pool \(pool) not closed") }
+        parts.append(server)
+        return "LEAK: " + parts.joined(separator: "; ")
+    }
+
+    private func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
+    private func milliseconds(_ value: Double) -> String { String(format: "%.1f ms", value) }
+}

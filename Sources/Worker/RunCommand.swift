@@ -1,0 +1,163 @@
+import ArgumentParser
+import Batch
+import ConnectionPool
+import Foundation
+import Jobs
+import Logging
+import MemoryStore
+import Settings
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs the jobs in the given YAML files on the shared pool, reports, and checks for leaks.",
+        discussion: """
+            Exit status: 0 all jobs ok and no leak; 1 a job failed or was skipped; 2 invalid input or configuration \
+            (nothing ran); 3 a leak was found (see --no-fail-on-leak); 75 the database could not be reached.
+            """
+    )
+
+    enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    @OptionGroup var settings: SettingsOptions
+
+    @Argument(help: "Job files (YAML).")
+    var files: [String] = []
+
+    @Option(help: "What to print on stdout at the end: a table for people or one JSON document.")
+    var report: ReportFormat = .table
+
+    @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "path"))
+    var reportFile: String?
+
+    @Option(help: "Jobs running at the same time (default: worker.parallel_jobs, else 4).")
+    var parallelJobs: Int?
+
+    @Flag(help: "Print only failures.")
+    var quiet = false
+
+    @Flag(inversion: .prefixedNo, help: "Exit 3 when a leak is found (--no-fail-on-leak only warns).")
+    var failOnLeak = true
+
+    func run() async throws {
+        let settings = try self.settings.load()
+        let jobs = try loadJobs(files)
+        var options = BatchRunner.Options()
+        options.parallelJobs = try parallelJobs ?? settings.integer("worker.parallel_jobs", default: 4)
+        options.defaultConcurrency = try settings.integer("worker.concurrency", default: 4)
+        bootstrapLogging(quiet: quiet)
+        if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
+        let result: BatchReport
+        do {
+            result = try await BatchRunner(settings: settings, options: options).run(jobs)
+        } catch {
+            printError("worker: \(error)")
+            throw ExitStatus.databaseUnavailable
+        }
+        let json = try result.json()
+        if let reportFile {
+            do {
+                try Data((json + "\n").utf8).write(to: URL(fileURLWithPath: reportFile), options: .atomic)
+            } catch {
+                printError("worker: cannot write the report to \(reportFile): \(error.localizedDescription)")
+            }
+        }
+        switch report {
+        case .json: print(json)
+        case .table where !quiet || result.batch.status != "ok" || !result.leaks.ok: print(result.table())
+        case .table: break
+        }
+        if !result.leaks.ok, !failOnLeak {
+            printError("worker: warning: a leak was found (see the report); not failing because of --no-fail-on-leak")
+        }
+        let status = result.exitStatus(failOnLeak: failOnLeak)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// One line per job start and end on a terminal; pipes and cron logs get only the report.
+    @Sendable static func showProgress(_ progress: BatchRunner.Progress) {
+        switch progress {
+        case .started(let job, let tasks):
+            printError("▶ \(job) started (\(tasks) task(s))")
+        case .finished(let job, let succeeded, let items, let seconds):
+            printError(
+                "\(succeeded ? "✔" : "✘") \(job) \(succeeded ? "done" : "failed"): \(items) item(s) in \(String(format: "%.2f", seconds)) s"
+            )
+        }
+    }
+
+    func validate() throws {
+        if let parallelJobs, parallelJobs < 1 {
+            throw ValidationError("--parallel-jobs must be at least 1, got \(parallelJobs)")
+        }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Checks job files (types, fields, names, dependencies, sources) without running anything."
+    )
+
+    @Argument(help: "Job files (YAML).")
+    var files: [String] = []
+
+    func run() throws {
+        let jobs = try loadJobs(files)
+        print("\(jobs.count) job(s) in \(files.count) file(s): valid")
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Creates or upgrades the memory store's schema.")
+
+    @OptionGroup var settings: SettingsOptions
+
+    func run() async throws {
+        let settings = try self.settings.load()
+        let manager = GlobalConnectionManager.shared
+        let reference = manager.pool(for: settings.connection, settings: settings.pool, holder: "migrate")
+        do {
+            let applied = try await reference.pool.withConnection(holder: "migrate") { connection in
+                try await MemoryStore().migrate(on: connection)
+            }
+            await manager.release(reference)
+            print("memory store at \(reference.pool.target): \(applied)")
+        } catch {
+            await manager.release(reference)
+            printError("worker: cannot migrate the memory store at \(reference.pool.target): \(error)")
+            throw ExitStatus.databaseUnavailable
+        }
+    }
+}
+
+/// Loads and validates every job file; any problem ends the program with exit code 2 before anything runs.
+func loadJobs(_ files: [String]) throws -> [Job] {
+    do {
+        return try JobLoader.load(files: files)
+    } catch {
+        for problem in error.problems { printError("worker: \(problem)") }
+        throw ExitStatus.invalidInput
+    }
+}
+
+/// Logs go to stderr, so `worker … --report json > out.json` keeps stdout clean.
+func bootstrapLogging(quiet: Bool) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = quiet ? .error : .notice
+        return handler
+    }
+}
+
+extension WorkerSettings {
+    /// A whole number from the `worker:` section (or its `WORKER_…` variable), at least 1.
+    func integer(_ key: String, default fallback: Int) throws -> Int {
+        guard let (text, source) = value(forKey: key) else { return fallback }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 1 else {
+            printError("worker: \(source): invalid value '\(text)' for \(key); expected a whole number of at least 1")
+            throw ExitStatus.invalidInput
+        }
+        return number
+    }
+}

@@ -1,0 +1,167 @@
+import Batch
+import ConnectionPool
+import Foundation
+import Jobs
+import Postgres
+import Settings
+import Testing
+
+@Suite struct BatchRunnerTests {
+    static let aliceAndBob = """
+        {"user": "alice", "session": "s1", "role": "user", "content": "My sourdough starter doubled overnight."}
+        {"user": "alice", "session": "s1", "role": "assistant", "content": "Rye flour speeds a starter up."}
+        {"user": "alice", "session": "s2", "role": "user", "content": "The ridge trail to the summit is 14 km."}
+        {"user": "bob", "session": "s1", "role": "user", "content": "My sourdough starter smells of acetone."}
+        {"user": "bob", "session": "s2", "role": "user", "content": "Marathon training: long run of 28 km."}
+
+        """
+
+    @Test func ingestThenQueryGivesRankedPerUserHitsAndACleanLeakReport() async throws {
+        let fixture = try BatchFixture("ranked")
+        let settings = try fixture.settings()
+        defer { Task { await fixture.remove(settings) } }
+        try fixture.write("data/messages.jsonl", Self.aliceAndBob)
+        let file = try fixture.write(
+            "batch.yaml",
+            """
+            jobs:
+              - name: ingest
+                kind: ingest
+                source: data/messages.jsonl
+                batch_size: 2
+              - name: query-alice
+                kind: query
+                depends_on: ingest
+                user: alice
+                queries: [sourdough, marathon, "summit trail"]
+                output: alice.jsonl
+              - name: query-bob
+                kind: query
+                depends_on: [ingest]
+                user: bob
+                queries: [sourdough]
+                output: bob.jsonl
+            """
+        )
+        let report = try await fixture.runner(settings).run(try JobLoader.load(files: [file]))
+        #expect(report.batch.status == "ok")
+        #expect(report.exitStatus(failOnLeak: true) == 0)
+        #expect(report.jobs.map(\.status) == ["ok", "ok", "ok"])
+        #expect(report.jobs[0].items == 5 && report.jobs[0].inserted == 5 && report.jobs[0].duplicates == 0)
+        #expect(report.jobs[0].poolUsage?.leases == 3)
+        #expect(report.jobs[1].items == 3 && report.jobs[1].hits == 2)
+        #expect(report.leaks.ok && report.leaks.serverConnectionsAfter == 0)
+        #expect(report.leaks.outstandingLeases.isEmpty && report.leaks.openPools.isEmpty)
+
+        // The pool's request counter is the jobs' leases plus the migration's one.
+        let statistics = try #require(report.pools.values.first)
+        let leases = report.jobs.compactMap(\.poolUsage?.leases).reduce(0, +)
+        #expect(statistics.requestsNum == leases + 1)
+        #expect(statistics.poolClosed && statistics.leased == 0)
+
+        let alice = try String(contentsOf: fixture.folder.appendingPathComponent("alice.jsonl"), encoding: .utf8)
+        let records = alice.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(records.count == 2)
+        #expect(records.allSatisfy { $0["user"] as? String == "alice" && $0["job"] as? String == "query-alice" })
+        #expect(records.contains { ($0["content"] as? String)?.contains("sourdough starter doubled") == true })
+        #expect(!alice.contains("acetone"))
+        let keys = Set(records.first?.keys.map { $0 } ?? [])
+        #expect(keys == ["job", "user", "query", "rank", "score", "chunk_id", "session", "content", "created_at"])
+
+        // Running the same ingest again adds nothing and reports the duplicates.
+        let again = try await fixture.runner(settings).run(try JobLoader.load(files: [file]))
+        #expect(again.jobs[0].inserted == 0 && again.jobs[0].duplicates == 5)
+        #expect(again.batch.status == "ok", "a second run replaces the output files")
+    }
+
+    @Test func aFailedJobSkipsItsDependentsButNotOthers() async throws {
+        let fixture = try BatchFixture("skips")
+        let settings = try fixture.settings()
+        defer { Task { await fixture.remove(settings) } }
+        try fixture.write("data/bad.jsonl", Self.aliceAndBob + "{\"user\": \"carol\"}\n")
+        try fixture.write("data/good.jsonl", Self.aliceAndBob)
+        let file = try fixture.write(
+            "batch.yaml",
+            """
+            jobs:
+              - {name: strict, kind: ingest, source: data/bad.jsonl}
+              - {name: after-strict, kind: query, user: alice, queries: [x], depends_on: strict}
+              - {name: lenient, kind: ingest, source: data/bad.jsonl, on_bad_record: skip}
+              - {name: after-lenient, kind: query, user: alice, queries: [sourdough], depends_on: lenient}
+            """
+        )
+        let report = try await fixture.runner(settings).run(try JobLoader.load(files: [file]))
+        #expect(report.jobs.map(\.status) == ["failed", "skipped", "ok", "ok"])
+        #expect(report.jobs[0].error?.contains("bad.jsonl:6") == true)
+        #expect(report.jobs[1].error?.contains("strict") == true)
+        #expect(report.jobs[2].badRecords == 1 && report.jobs[2].badRecordList.first?.contains("bad.jsonl:6") == true)
+        #expect(report.batch.jobsFailed == 1 && report.batch.jobsSkipped == 1)
+        #expect(report.exitStatus(failOnLeak: true) == 1)
+        #expect(report.leaks.ok)
+    }
+
+    @Test func twentyJobsAtParallelEightNeverExceedMaxSize() async throws {
+        let fixture = try BatchFixture("twenty")
+        let settings = try fixture.settings(poolSize: 1, maxOverflow: 2)
+        defer { Task { await fixture.remove(settings) } }
+        try fixture.write("data/messages.jsonl", Self.aliceAndBob)
+        var yaml = "jobs:\n  - {name: ingest, kind: ingest, source: data/messages.jsonl}\n"
+        for job in 0..<19 {
+            yaml +=
+                "  - {name: q\(job), kind: query, user: alice, queries: [sourdough, trail, rye], depends_on: ingest,"
+            yaml += " concurrency: 4}\n"
+        }
+        let jobs = try JobLoader.load(files: [try fixture.write("batch.yaml", yaml)])
+        let runner = fixture.runner(settings, parallelJobs: 8)
+        let finished = Locked(false)
+        let (report, peak) = try await withThrowingTaskGroup(of: (BatchReport?, Int).self) { group in
+            group.addTask {
+                defer { finished.withLock { $0 = true } }
+                return (try await runner.run(jobs), 0)
+            }
+            group.addTask {
+                var peak = 0
+                while !finished.withLock({ $0 }) {
+                    let count = try await ServerConnectionCount.count(
+                        applicationName: fixture.applicationName,
+                        configuration: settings.connection
+                    )
+                    peak = max(peak, count)
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                return (nil, peak)
+            }
+            var report: BatchReport?
+            var peak = 0
+            for try await (result, seen) in group {
+                report = report ?? result
+                peak = max(peak, seen)
+            }
+            return (report, peak)
+        }
+        #expect(report?.batch.jobsOK == 20)
+        #expect(peak <= 3)
+        #expect(report?.pools.values.first.map { $0.peakLeased <= 3 } == true)
+        #expect(report?.leaks.ok == true)
+    }
+
+    @Test func anUnreachableDatabaseIsReportedAsUnavailable() async throws {
+        let fixture = try BatchFixture("unreachable")
+        defer { try? FileManager.default.removeItem(at: fixture.folder) }
+        let settings = try SettingsLoader.load(
+            configPath: try fixture.write("config.yaml", "postgres:\n  pool_size: 2\n"),
+            environment: ["DATABASE_URL": "postgresql://u:Zx9-Secret!@127.0.0.1:1/x"]
+        )
+        let manager = GlobalConnectionManager()
+        await #expect {
+            try await BatchRunner(settings: settings, manager: manager).run([])
+        } throws: { error in
+            let text = "\(error)"
+            return error is BatchRunner.Unavailable && text.contains("Connection refused")
+                && !text.contains("Zx9-Secret!")
+        }
+        #expect(manager.leakReport().isClean)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+/// `worker run` end to end: exit codes, the JSON report on stdout, logs on stderr, nothing run on invalid input.
+@Suite struct RunCommandTests {
+    /// A folder with a config of its own (unique application name, schema-free defaults) and a small batch.
+    struct Batch {
+        let folder: URL
+
+        init() throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("mw-run-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try write("config.yaml", "postgres:\n  application_name: mw-run-\(UInt32.random(in: 0...UInt32.max))\n")
+            try write(
+                "messages.jsonl",
+                """
+                {"user": "run-test-\(UUID().uuidString)", "session": "s", "role": "user", "content": "quinoa salad"}
+
+                """
+            )
+        }
+
+        func write(_ name: String, _ text: String) throws {
+            try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+
+        func run(_ arguments: [String], environment: [String: String?] = [:]) async throws -> WorkerProcess.Output {
+            try await WorkerProcess.run(arguments, environment: environment, directory: folder)
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: folder) }
+    }
+
+    @Test func aGoodBatchExitsZeroWithAJSONReportOnStdout() async throws {
+        let batch = try Batch()
+        defer { batch.remove() }
+        try batch.write(
+            "jobs.yaml",
+            "jobs:\n  - {name: load, kind: ingest, source: messages.jsonl}\n"
+                + "  - {name: ask, kind: query, user: nobody, queries: [quinoa], depends_on: load}\n"
+        )
+        let output = try await batch.run(["jobs.yaml", "--report", "json", "--report-file", "report.json"])
+        #expect(output.status == 0, "\(output.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        #expect(Set(report.keys) == ["batch", "pools", "jobs", "leaks"])
+        let summary = try #require(report["batch"] as? [String: Any])
+        for key in [
+            "id", "started_at", "finished_at", "duration_s", "jobs_total", "jobs_ok", "jobs_failed", "jobs_skipped",
+        ] {
+            #expect(summary[key] != nil, "batch.\(key)")
+        }
+        #expect(summary["jobs_ok"] as? Int == 2)
+        let leaks = try #require(report["leaks"] as? [String: Any])
+        #expect(leaks["ok"] as? Bool == true)
+        for key in [
+            "outstanding_leases", "active_references", "open_pools", "server_connections_before",
+            "server_connections_after",
+        ] {
+            #expect(leaks[key] != nil, "leaks.\(key)")
+        }
+        let jobs = try #require(report["jobs"] as? [[String: Any]])
+        for key in ["name", "file", "kind", "status", "duration_s", "tasks", "items", "pool_usage"] {
+            #expect(jobs.allSatisfy { $0[key] != nil }, "jobs[].\(key)")
+        }
+        let written = try Data(contentsOf: batch.folder.appendingPathComponent("report.json"))
+        #expect(try JSONSerialization.jsonObject(with: written) is [String: Any])
+    }
+
+    @Test func aFailedJobExitsOne() async throws {
+        let batch = try Batch()
+        defer { batch.remove() }
+        try batch.write("bad.jsonl", "{\"user\": \"x\"}\n")
+        try batch.write("jobs.yaml", "name: load\nkind: ingest\nsource: bad.jsonl\n")
+        let output = try await batch.run(["jobs.yaml"])
+        #expect(output.status == 1, "\(output.combined)")
+        #expect(output.stdout.contains("bad.jsonl:1"))
+    }
+
+    @Test func invalidJobFilesExitTwoAndRunNothing() async throws {
+        let batch = try Batch()
+        defer { batch.remove() }
+        try batch.write("jobs.yaml", "name: load\nkind: ingest\nsource: messages.jsonl\nbatchsize: 10\n")
+        let output = try await batch.run(["jobs.yaml", "missing.yaml"])
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("jobs.yaml:4") && output.stderr.contains("batch_size"))
+        #expect(output.stderr.contains("missing.yaml"))
+        #expect(output.stdout.isEmpty)
+        let validate = try await batch.run(["validate", "jobs.yaml"])
+        #expect(validate.status == 2)
+        let usage = try await batch.run(["--parallel-jobs", "0", "jobs.yaml"])
+        #expect(usage.status == 2, "a bad flag is invalid input too")
+    }
+
+    @Test func anUnreachableDatabaseExitsSeventyFiveWithoutShowingThePassword() async throws {
+        let batch = try Batch()
+        defer { batch.remove() }
+        try batch.write("jobs.yaml", "name: load\nkind: ingest\nsource: messages.jsonl\n")
+        let output = try await batch.run(
+            ["jobs.yaml"],
+            environment: ["DATABASE_URL": "postgresql://u:Zx9-Secret!@127.0.0.1:1/x", "POSTGRES_POOL_SIZE": "1"]
+        )
+        #expect(output.status == 75, "\(output.combined)")
+        #expect(output.stderr.contains("Connection refused"))
+        #expect(!output.combined.contains("Zx9-Secret!"))
+    }
+}
