@@ -3,7 +3,7 @@ import Foundation
 /// Hands out a job's work units one at a time to the job's tasks, reading the source as they ask.
 ///
 /// Tasks pull instead of a producer pushing, so at most `concurrency` units are in memory at once, whatever the
-/// source's size. `@unchecked Sendable`: the iterator and the counters are touched only while `lock` (an `NSLock`)
+/// source's size. `@unchecked Sendable`: the iterator and `finished` are touched only while `lock` (an `NSLock`)
 /// is held; the iterator itself is not thread-safe, which is why it is behind the lock.
 final class WorkFeed<Item: Sendable>: @unchecked Sendable {
     private let lock = NSLock()

@@ -46,6 +46,7 @@ struct Run: AsyncParsableCommand {
         var options = BatchRunner.Options()
         options.parallelJobs = try parallelJobs ?? settings.integer("worker.parallel_jobs", default: 4)
         options.defaultConcurrency = try settings.integer("worker.concurrency", default: 4)
+        options.store = try settings.memoryStore()
         bootstrapLogging(quiet: quiet)
         if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
         let result: BatchReport
@@ -115,11 +116,12 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try self.settings.load()
+        let store = try settings.memoryStore()
         let manager = GlobalConnectionManager.shared
         let reference = manager.pool(for: settings.connection, settings: settings.pool, holder: "migrate")
         do {
             let applied = try await reference.pool.withConnection(holder: "migrate") { connection in
-                try await MemoryStore().migrate(on: connection)
+                try await store.migrate(on: connection)
             }
             await manager.release(reference)
             print("memory store at \(reference.pool.target): \(applied)")
@@ -151,6 +153,22 @@ func bootstrapLogging(quiet: Bool) {
 }
 
 extension WorkerSettings {
+    /// The memory store named by `worker.store_schema` and `worker.text_search_config` (defaults `memory`, `english`);
+    /// invalid names end the program with exit code 2 before anything connects.
+    func memoryStore() throws -> MemoryStore {
+        let store = MemoryStore(
+            schema: value(forKey: "worker.store_schema")?.value ?? "memory",
+            textSearchConfig: value(forKey: "worker.text_search_config")?.value ?? "english"
+        )
+        do {
+            try store.validate()
+        } catch {
+            printError("worker: \(error) (worker.store_schema / worker.text_search_config)")
+            throw ExitStatus.invalidInput
+        }
+        return store
+    }
+
     /// A whole number from the `worker:` section (or its `WORKER_…` variable), at least 1.
     func integer(_ key: String, default fallback: Int) throws -> Int {
         guard let (text, source) = value(forKey: key) else { return fallback }

@@ -89,6 +89,9 @@ import Testing
         #expect(validate.status == 2)
         let usage = try await batch.run(["--parallel-jobs", "0", "jobs.yaml"])
         #expect(usage.status == 2, "a bad flag is invalid input too")
+        try batch.write("good.yaml", "name: load\nkind: ingest\nsource: messages.jsonl\n")
+        let store = try await batch.run(["good.yaml"], environment: ["WORKER_TEXT_SEARCH_CONFIG": "english; drop"])
+        #expect(store.status == 2 && store.stderr.contains("worker.text_search_config"))
     }
 
     @Test func anUnreachableDatabaseExitsSeventyFiveWithoutShowingThePassword() async throws {
