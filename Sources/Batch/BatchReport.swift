@@ -51,6 +51,10 @@ public struct BatchReport: Sendable, Codable {
         public var badRecords: Int
         /// The first bad records, as `file:line: reason`.
         public var badRecordList: [String]
+        /// Units retried after a passing failure (lost connection, server restart, deadlock).
+        public var retries: Int
+        /// The job failed because the database stayed unreachable through every retry.
+        public var databaseUnavailable: Bool
         public var poolUsage: PoolUsage?
 
         enum CodingKeys: String, CodingKey {
@@ -58,6 +62,8 @@ public struct BatchReport: Sendable, Codable {
             case durationS = "duration_s"
             case badRecords = "bad_records"
             case badRecordList = "bad_record_list"
+            case retries
+            case databaseUnavailable = "database_unavailable"
             case poolUsage = "pool_usage"
         }
     }
@@ -112,10 +118,11 @@ public struct BatchReport: Sendable, Codable {
 }
 
 extension BatchReport {
-    /// The exit status cron and CI read: 0 all jobs ok and no leak; 1 a job failed, was skipped or never started;
-    /// 3 a leak was found (0 with a warning when `failOnLeak` is off). Failed jobs win over a leak: they are what an
-    /// operator must fix first.
+    /// The exit status cron and CI read: 0 all jobs ok and no leak; 75 a job failed because the database stayed
+    /// unreachable (cron may retry); 1 a job failed, was skipped or never started; 3 a leak was found (0 with a
+    /// warning when `failOnLeak` is off). Failed jobs win over a leak: they are what an operator must fix first.
     public func exitStatus(failOnLeak: Bool) -> Int32 {
+        if jobs.contains(where: { $0.status == "failed" && $0.databaseUnavailable }) { return 75 }
         if batch.jobsFailed + batch.jobsSkipped > 0 { return 1 }
         if !leaks.ok, failOnLeak { return 3 }
         return 0

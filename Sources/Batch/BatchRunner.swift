@@ -21,6 +21,8 @@ public struct BatchRunner: Sendable {
         public var store = MemoryStore()
         /// How long closing the pool waits for leases still out.
         public var drain: Duration = .seconds(30)
+        /// How units that fail for a passing reason (lost connection, server restart) are retried.
+        public var retry = RetryPolicy()
         /// Told when a job starts and ends, for a live progress display.
         public var progress: (@Sendable (Progress) -> Void)?
 
@@ -69,8 +71,11 @@ public struct BatchRunner: Sendable {
         let batchReference = manager.pool(for: settings.connection, settings: settings.pool, holder: "batch \(batchID)")
         let pool = batchReference.pool
         do {
-            try await pool.withConnection(holder: "batch \(batchID) migration") { connection in
-                _ = try await options.store.migrate(on: connection)
+            let logRetry: (any Error) -> Void = { logger.warning("retrying the migration: \($0)") }
+            try await options.retry.run(onRetry: logRetry) {
+                try await pool.withConnection(holder: "batch \(batchID) migration") { connection in
+                    _ = try await options.store.migrate(on: connection)
+                }
             }
         } catch {
             await manager.release(batchReference, drain: options.drain)
@@ -90,7 +95,13 @@ public struct BatchRunner: Sendable {
             let started = ContinuousClock.now
             logger.info("job \(job.name) started", metadata: ["tasks": "\(tasks)"])
             options.progress?(.started(job: job.name, tasks: tasks))
-            let outcome = await JobExecution(job: job, leases: leases, store: options.store, concurrency: tasks).run()
+            let outcome = await JobExecution(
+                job: job,
+                leases: leases,
+                store: options.store,
+                concurrency: tasks,
+                retry: options.retry
+            ).run()
             await manager.release(reference, drain: options.drain)
             let duration = Self.seconds(ContinuousClock.now - started)
             results.withLock { $0[index] = (outcome, leases.usage, duration, tasks) }
@@ -193,6 +204,8 @@ public struct BatchRunner: Sendable {
             hits: result?.outcome.hits,
             badRecords: result?.outcome.badRecords ?? 0,
             badRecordList: result?.outcome.badRecordList ?? [],
+            retries: result?.outcome.retries ?? 0,
+            databaseUnavailable: result?.outcome.databaseUnavailable ?? false,
             poolUsage: result?.usage
         )
     }

@@ -12,10 +12,18 @@ struct JobOutcome: Sendable {
     var hits: Int?
     var badRecords = 0
     var badRecordList: [String] = []
+    var retries = 0
     var error: String?
+    /// The job failed because the database stayed unreachable through every retry.
+    var databaseUnavailable = false
 
     /// Bad records listed in the report; the count covers all of them.
     static let listedBadRecords = 100
+
+    mutating func fail(_ error: any Error) {
+        self.error = "\(error)"
+        databaseUnavailable = RetryPolicy.isTransient(error)
+    }
 
     mutating func skipped(_ record: BadRecord) {
         badRecords += 1
@@ -35,6 +43,7 @@ struct JobExecution {
     let leases: JobLeases
     let store: MemoryStore
     let concurrency: Int
+    let retry: RetryPolicy
 
     func run() async -> JobOutcome {
         switch job.kind {
@@ -68,7 +77,7 @@ struct JobExecution {
                 }
                 return batch.isEmpty ? nil : batch
             }
-            try await forEachUnit(of: feed) { task, batch in
+            try await forEachUnit(of: feed, outcome: outcome) { task, batch in
                 let result = try await leases.withConnection(task: task) { connection in
                     try await store.ingest(
                         batch.map(MemoryMessage.init), maxChunkChars: spec.maxChunkChars, on: connection)
@@ -81,7 +90,7 @@ struct JobExecution {
                 }
             }
         } catch {
-            outcome.withLock { $0.error = "\(error)" }
+            outcome.withLock { $0.fail(error) }
         }
         return outcome.withLock { $0 }
     }
@@ -114,7 +123,7 @@ struct JobExecution {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.dateEncodingStrategy = .iso8601
-            try await forEachUnit(of: feed) { [output] task, item in
+            try await forEachUnit(of: feed, outcome: outcome) { [output] task, item in
                 let hits = try await leases.withConnection(task: task) { connection in
                     try await store.search(user: item.user, query: item.query, topK: spec.topK, on: connection)
                 }
@@ -135,7 +144,7 @@ struct JobExecution {
             try output?.commit()
         } catch {
             output?.discard()
-            outcome.withLock { $0.error = "\(error)" }
+            outcome.withLock { $0.fail(error) }
         }
         return outcome.withLock { $0 }
     }
@@ -146,14 +155,18 @@ struct JobExecution {
     /// tasks, and is rethrown.
     private func forEachUnit<Item: Sendable>(
         of feed: WorkFeed<Item>,
+        outcome: Locked<JobOutcome>,
         _ unit: @escaping @Sendable (Int, Item) async throws -> Void
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 1...max(1, concurrency) {
-                group.addTask {
+                group.addTask { [retry] in
+                    let countRetry: (any Error) -> Void = { _ in outcome.withLock { $0.retries += 1 } }
                     while let item = try feed.take() {
                         try Task.checkCancellation()
-                        try await unit(task, item)
+                        try await retry.run(onRetry: countRetry) {
+                            try await unit(task, item)
+                        }
                     }
                 }
             }

@@ -4,7 +4,9 @@ extension BatchReport {
     /// The report for a person: one row per job, then each pool's statistics, then the leak verdict.
     public func table() -> String {
         var lines: [String] = []
-        let header = ["job", "kind", "status", "items", "time", "leases", "peak", "wait p95", "hold p95", "timeouts"]
+        let header = [
+            "job", "kind", "status", "items", "time", "leases", "peak", "wait p95", "hold p95", "timeouts", "retries",
+        ]
         var rows: [[String]] = []
         for job in jobs {
             let usage = job.poolUsage
@@ -12,7 +14,7 @@ extension BatchReport {
                 job.name, job.kind, job.status, String(job.items), seconds(job.durationS),
                 usage.map { String($0.leases) } ?? "-", usage.map { String($0.peakConcurrentLeases) } ?? "-",
                 usage.map { milliseconds($0.waitMs.p95) } ?? "-", usage.map { milliseconds($0.holdMs.p95) } ?? "-",
-                usage.map { String($0.timeouts) } ?? "-",
+                usage.map { String($0.timeouts) } ?? "-", String(job.retries),
             ])
         }
         let widths = header.indices.map { column in

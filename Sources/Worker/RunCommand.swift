@@ -47,6 +47,7 @@ struct Run: AsyncParsableCommand {
         options.parallelJobs = try parallelJobs ?? settings.integer("worker.parallel_jobs", default: 4)
         options.defaultConcurrency = try settings.integer("worker.concurrency", default: 4)
         options.store = try settings.memoryStore()
+        options.retry = try settings.retryPolicy()
         bootstrapLogging(quiet: quiet)
         if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
         let result: BatchReport
@@ -167,6 +168,26 @@ extension WorkerSettings {
             throw ExitStatus.invalidInput
         }
         return store
+    }
+
+    /// `worker.retry.attempts`, `worker.retry.initial_delay` and `worker.retry.max_delay` (seconds).
+    func retryPolicy() throws -> RetryPolicy {
+        let defaults = RetryPolicy()
+        return RetryPolicy(
+            attempts: try integer("worker.retry.attempts", default: defaults.attempts),
+            initialDelay: try seconds("worker.retry.initial_delay", default: defaults.initialDelay),
+            maximumDelay: try seconds("worker.retry.max_delay", default: defaults.maximumDelay)
+        )
+    }
+
+    /// A number of seconds from the `worker:` section, fractions allowed, at most an hour.
+    func seconds(_ key: String, default fallback: Duration) throws -> Duration {
+        guard let (text, source) = value(forKey: key) else { return fallback }
+        guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds >= 0, seconds <= 3600 else {
+            printError("worker: \(source): invalid value '\(text)' for \(key); expected seconds from 0 to 3600")
+            throw ExitStatus.invalidInput
+        }
+        return .milliseconds(Int(seconds * 1000))
     }
 
     /// A whole number from the `worker:` section (or its `WORKER_…` variable), at least 1.

@@ -145,7 +145,7 @@ import Testing
             }
             try await group.waitForAll()
         }
-        #expect(pool.statistics.poolSize == 4)
+        #expect(pool.statistics.peakLeased == 4 && pool.statistics.connectionsNum == 4)
         #expect(try await target.waitForServerConnections(1) == 1)
         #expect(pool.statistics.poolSize == 1)
         await pool.close()

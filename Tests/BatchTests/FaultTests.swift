@@ -1,0 +1,114 @@
+import Batch
+import ConnectionPool
+import Foundation
+import Jobs
+import MemoryStore
+import Postgres
+import Settings
+import Testing
+
+/// Faults during a batch: units are retried on fresh connections and data lands exactly once; a database that
+/// stays away fails the job as unavailable (exit 75) with everything closed.
+@Suite struct FaultTests {
+    /// Messages for `users` users, `perUser` each, as JSON Lines.
+    static func messages(users: Int, perUser: Int) -> String {
+        var text = ""
+        for user in 0..<users {
+            for index in 0..<perUser {
+                text += "{\"user\": \"u\(user)\", \"session\": \"s\(index / 10)\", \"role\": \"user\", "
+                text += "\"content\": \"note \(index) about topic \(index % 7)\"}\n"
+            }
+        }
+        return text
+    }
+
+    @Test func killedBackendsMidJobAreRetriedAndEveryMessageLandsOnce() async throws {
+        let fixture = try BatchFixture("killed")
+        let settings = try fixture.settings(poolSize: 2, maxOverflow: 2)
+        defer { Task { await fixture.remove(settings) } }
+        try fixture.write("data.jsonl", Self.messages(users: 8, perUser: 250))
+        let file = try fixture.write(
+            "jobs.yaml",
+            "name: load\nkind: ingest\nsource: data.jsonl\nbatch_size: 20\nconcurrency: 4\n"
+        )
+        var options = BatchRunner.Options()
+        options.store = MemoryStore(schema: fixture.schema)
+        options.retry = RetryPolicy(attempts: 20, initialDelay: .milliseconds(5), maximumDelay: .milliseconds(50))
+        // Kill only once the job runs: the schema migration before it is not what this test is about.
+        let started = Locked(false)
+        options.progress = { progress in
+            if case .started = progress { started.withLock { $0 = true } }
+        }
+        let runner = BatchRunner(settings: settings, options: options, manager: .init())
+        let admin = try await PostgresConnection.connect(settings.connection)
+        defer { admin.close() }
+        let done = Locked(false)
+        let killer = Task {
+            var kills = 0
+            while !done.withLock({ $0 }) {
+                guard started.withLock({ $0 }) else {
+                    try await Task.sleep(for: .milliseconds(2))
+                    continue
+                }
+                kills += try await admin.query(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND pid <> pg_backend_pid()",
+                    [fixture.applicationName]
+                ).rows[0].decode(0, as: Int.self)
+                try await Task.sleep(for: .milliseconds(15))
+            }
+            return kills
+        }
+        let report = try await runner.run(try JobLoader.load(files: [file]))
+        done.withLock { $0 = true }
+        let kills = try await killer.value
+        #expect(report.jobs[0].status == "ok", "\(report.jobs[0].error ?? "")")
+        #expect(report.jobs[0].inserted == 2000)
+        #expect(kills == 0 || report.jobs[0].retries > 0 || report.pools.values.first?.connectionsLost ?? 0 > 0)
+        let stored = try await admin.query("SELECT count(*) FROM \(fixture.schema).messages").rows[0].decode(
+            0, as: Int.self)
+        #expect(stored == 2000)
+        #expect(report.leaks.ok)
+        print("killed \(kills) backend(s) mid-job; \(report.jobs[0].retries) unit retries")
+    }
+
+    @Test func aDatabaseThatStaysAwayFailsTheJobAsUnavailable() async throws {
+        let fixture = try BatchFixture("away")
+        let base = try fixture.settings(poolSize: 1, maxOverflow: 1)
+        let admin = try await PostgresConnection.connect(base.connection)
+        defer { admin.close() }
+        let role = "mw_away_\(UInt32.random(in: 0...UInt32.max))"
+        try await admin.execute(script: "CREATE ROLE \(role) LOGIN; GRANT CREATE ON DATABASE memory_worker TO \(role)")
+        var settings = base
+        settings.connection["user"] = role
+        defer {
+            Task {
+                await fixture.remove(base)
+                try? await admin.execute(
+                    script: "REVOKE CREATE ON DATABASE memory_worker FROM \(role); DROP ROLE \(role)")
+            }
+        }
+        try fixture.write("data.jsonl", Self.messages(users: 4, perUser: 200))
+        let file = try fixture.write("jobs.yaml", "name: load\nkind: ingest\nsource: data.jsonl\nbatch_size: 10\n")
+        var options = BatchRunner.Options()
+        options.store = MemoryStore(schema: fixture.schema)
+        options.retry = RetryPolicy(attempts: 3, initialDelay: .milliseconds(10), maximumDelay: .milliseconds(20))
+        options.progress = { progress in
+            guard case .started = progress else { return }
+            // Once the job runs, the role may no longer connect and its backends go: the database is "down" for it.
+            Task {
+                try? await admin.execute(script: "ALTER ROLE \(role) CONNECTION LIMIT 0")
+                try? await admin.query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                    [role]
+                )
+            }
+        }
+        let report = try await BatchRunner(settings: settings, options: options, manager: .init())
+            .run(try JobLoader.load(files: [file]))
+        #expect(report.jobs[0].status == "failed")
+        #expect(report.jobs[0].databaseUnavailable)
+        #expect(report.exitStatus(failOnLeak: true) == 75)
+        #expect(report.leaks.outstandingLeases.isEmpty && report.leaks.openPools.isEmpty)
+        #expect(report.pools.values.first?.poolClosed == true)
+    }
+}
