@@ -259,8 +259,10 @@ public final class PostgresConnection: @unchecked Sendable {
         // A terminated backend sends its FATAL message and then closes: reading until the socket has nothing more
         // (at most a few rounds; input on an idle connection is rare) reaches the end of stream, which breaks it.
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        for _ in 0..<4 where !broken && poll(&descriptor, 1, 0) > 0 {
+        var rounds = 0
+        while rounds < 4, !broken, poll(&descriptor, 1, 0) > 0 {
             if PQconsumeInput(handle) == 0 { broken = true }
+            rounds += 1
         }
         if PQstatus(handle) != CONNECTION_OK { broken = true }
         return !broken

@@ -44,14 +44,16 @@ import Testing
         let target = try TestTarget("mw-pool-timeout")
         let pool = ConnectionPool(
             configuration: target.configuration,
-            settings: PoolSettings(minSize: 0, maxSize: 1, acquireTimeout: .milliseconds(200))
+            settings: PoolSettings(minSize: 1, maxSize: 1, acquireTimeout: .milliseconds(200))
         )
+        // Opened before the holder asks, so the holder's own request cannot time out on a slow, loaded machine.
+        try await waitUntil("the connection is open") { pool.statistics.poolAvailable == 1 }
         let holder = Task {
             try await pool.withConnection(holder: "slow job task 1") { connection in
                 try await connection.query("SELECT pg_sleep(1.5)")
             }
         }
-        while pool.statistics.leased == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
         await #expect {
             try await pool.withConnection(holder: "impatient") { _ in }
         } throws: { error in
@@ -109,9 +111,9 @@ import Testing
         let target = try TestTarget("mw-pool-cancel")
         let pool = ConnectionPool(configuration: target.configuration, settings: PoolSettings(minSize: 0, maxSize: 1))
         let holder = Task { try await pool.withConnection { try await $0.query("SELECT pg_sleep(0.5)") } }
-        while pool.statistics.leased == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
         let waiter = Task { try await pool.withConnection { _ in } }
-        while pool.statistics.requestsWaiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("a connection is waited for") { pool.statistics.requestsWaiting > 0 }
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(pool.statistics.requestsWaiting == 0)
@@ -186,7 +188,7 @@ import Testing
         let target = try TestTarget("mw-pool-close")
         let pool = ConnectionPool(configuration: target.configuration, settings: PoolSettings(minSize: 0, maxSize: 2))
         let stuck = Task { try await pool.withConnection { try await $0.query("SELECT pg_sleep(30)") } }
-        while pool.statistics.leased == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
         await pool.close(drain: .milliseconds(100))
         await #expect(throws: (any Error).self) { try await stuck.value }
         await #expect {

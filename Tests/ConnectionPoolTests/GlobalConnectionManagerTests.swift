@@ -106,7 +106,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(300))
             }
         }
-        while reference.pool.statistics.leased == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("a connection is leased") { reference.pool.statistics.leased > 0 }
         let report = manager.leakReport()
         #expect(!report.isClean)
         #expect(report.outstandingLeases.map(\.lease.holder) == ["forgetful job task 1"])

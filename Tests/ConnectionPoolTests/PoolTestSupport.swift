@@ -59,6 +59,26 @@ struct TestTarget {
     }
 }
 
+/// Waits until `condition` holds, polling; records an issue (rather than hanging the run) if it does not within
+/// `timeout`. Returns whether it held.
+@discardableResult
+func waitUntil(
+    _ what: String,
+    timeout: Duration = .seconds(20),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () -> Bool
+) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("gave up waiting until \(what)", sourceLocation: sourceLocation)
+            return false
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return true
+}
+
 /// Collects log messages, to check what the pool warns about.
 final class LogCollector: Sendable {
     let messages = Locked<[String]>([])
