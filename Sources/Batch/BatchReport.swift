@@ -14,7 +14,7 @@ public struct BatchReport: Sendable, Codable {
         public var startedAt: Date
         public var finishedAt: Date
         public var durationS: Double
-        /// `ok`, `failed` or `interrupted`.
+        /// `ok`, `failed` or `interrupted` (a signal stopped it; re-running finishes the rest exactly once).
         public var status: String
         public var jobsTotal: Int
         public var jobsOK: Int
@@ -37,7 +37,8 @@ public struct BatchReport: Sendable, Codable {
         public var name: String
         public var file: String
         public var kind: String
-        /// `ok`, `failed`, `skipped` or `not_started`.
+        /// `ok`, `failed`, `skipped` (a dependency did not succeed), `interrupted` or `not_started` (a shutdown came
+        /// first); the last three count as skipped in the batch summary.
         public var status: String
         public var error: String?
         public var durationS: Double

@@ -23,6 +23,8 @@ public struct BatchRunner: Sendable {
         public var drain: Duration = .seconds(30)
         /// How units that fail for a passing reason (lost connection, server restart) are retried.
         public var retry = RetryPolicy()
+        /// Set by a signal handler: jobs and units not yet started are left for the next run.
+        public var shutdown = ShutdownRequest()
         /// Told when a job starts and ends, for a live progress display.
         public var progress: (@Sendable (Progress) -> Void)?
 
@@ -85,7 +87,8 @@ public struct BatchRunner: Sendable {
         let results = Locked([Int: (outcome: JobOutcome, usage: PoolUsage, duration: Double, tasks: Int)]())
         let scheduler = JobScheduler(
             nodes: jobs.map { JobScheduler.Node(name: $0.name, dependsOn: $0.dependsOn) },
-            parallelJobs: options.parallelJobs
+            parallelJobs: options.parallelJobs,
+            shutdown: options.shutdown
         )
         let outcomes = await scheduler.run { index in
             let job = jobs[index]
@@ -100,7 +103,8 @@ public struct BatchRunner: Sendable {
                 leases: leases,
                 store: options.store,
                 concurrency: tasks,
-                retry: options.retry
+                retry: options.retry,
+                shutdown: options.shutdown
             ).run()
             await manager.release(reference, drain: options.drain)
             let duration = Self.seconds(ContinuousClock.now - started)
@@ -113,9 +117,46 @@ public struct BatchRunner: Sendable {
             } else {
                 logger.info("job \(job.name) finished", metadata: ["items": "\(outcome.items)"])
             }
-            return outcome.error == nil
+            return outcome.error == nil && !outcome.interrupted
         }
 
+        // Closing and checking run in a task of their own: after a shutdown's grace period the batch's task is
+        // cancelled, and the pool must still close and the leak check still ask the server.
+        let (statistics, leaks) = await Task {
+            await finish(batchReference, before: before)
+        }.value
+
+        let jobReports = jobs.indices.map { index in
+            report(for: jobs[index], outcome: outcomes[index], result: results.withLock { $0[index] })
+        }
+        let finishedAt = Date()
+        let failed = jobReports.filter { $0.status == "failed" }.count
+        // Jobs a shutdown stopped or never started did not fail; they are left for the next run, like skipped ones.
+        let skipped = jobReports.filter { ["skipped", "not_started", "interrupted"].contains($0.status) }.count
+        return BatchReport(
+            batch: .init(
+                id: batchID,
+                startedAt: startedAt,
+                finishedAt: finishedAt,
+                durationS: Self.seconds(ContinuousClock.now - clock),
+                status: options.shutdown.isRequested ? "interrupted" : failed + skipped == 0 ? "ok" : "failed",
+                jobsTotal: jobs.count,
+                jobsOK: jobReports.filter { $0.status == "ok" }.count,
+                jobsFailed: failed,
+                jobsSkipped: skipped
+            ),
+            pools: statistics,
+            jobs: jobReports,
+            leaks: leaks
+        )
+    }
+
+    /// Lets go of the batch's pool reference (closing the pool) and runs the leak check.
+    private func finish(
+        _ batchReference: GlobalConnectionManager.Reference,
+        before: Int?
+    ) async -> ([String: PoolStatistics], BatchReport.Leaks) {
+        let pool = batchReference.pool
         await manager.release(batchReference, drain: options.drain)
         let statistics = [pool.target: pool.statistics]
         let leakReport = manager.leakReport()
@@ -145,28 +186,7 @@ public struct BatchRunner: Sendable {
             leaks.serverCheckError = "\(error)"
         }
 
-        let jobReports = jobs.indices.map { index in
-            report(for: jobs[index], outcome: outcomes[index], result: results.withLock { $0[index] })
-        }
-        let finishedAt = Date()
-        let failed = jobReports.filter { $0.status == "failed" }.count
-        let skipped = jobReports.filter { $0.status == "skipped" || $0.status == "not_started" }.count
-        return BatchReport(
-            batch: .init(
-                id: batchID,
-                startedAt: startedAt,
-                finishedAt: finishedAt,
-                durationS: Self.seconds(ContinuousClock.now - clock),
-                status: failed + skipped == 0 ? "ok" : "failed",
-                jobsTotal: jobs.count,
-                jobsOK: jobReports.filter { $0.status == "ok" }.count,
-                jobsFailed: failed,
-                jobsSkipped: skipped
-            ),
-            pools: statistics,
-            jobs: jobReports,
-            leaks: leaks
-        )
+        return (statistics, leaks)
     }
 
     private func report(
@@ -183,7 +203,7 @@ public struct BatchRunner: Sendable {
         var error = result?.outcome.error
         switch outcome {
         case .succeeded: status = "ok"
-        case .failed: status = "failed"
+        case .failed: status = result?.outcome.interrupted == true ? "interrupted" : "failed"
         case .skipped(let dependency):
             status = "skipped"
             error = "skipped: depends on '\(dependency)', which did not succeed"

@@ -13,6 +13,8 @@ struct JobOutcome: Sendable {
     var badRecords = 0
     var badRecordList: [String] = []
     var retries = 0
+    /// A shutdown request stopped the job before its source was done.
+    var interrupted = false
     var error: String?
     /// The job failed because the database stayed unreachable through every retry.
     var databaseUnavailable = false
@@ -20,7 +22,13 @@ struct JobOutcome: Sendable {
     /// Bad records listed in the report; the count covers all of them.
     static let listedBadRecords = 100
 
-    mutating func fail(_ error: any Error) {
+    /// Records why the job stopped; during a shutdown any error (a cancelled statement, a rolled-back batch) is the
+    /// interruption itself, not a failure of the job.
+    mutating func fail(_ error: any Error, shuttingDown: Bool) {
+        if shuttingDown || error is CancellationError {
+            interrupted = true
+            return
+        }
         self.error = "\(error)"
         databaseUnavailable = RetryPolicy.isTransient(error)
     }
@@ -44,6 +52,7 @@ struct JobExecution {
     let store: MemoryStore
     let concurrency: Int
     let retry: RetryPolicy
+    let shutdown: ShutdownRequest
 
     func run() async -> JobOutcome {
         switch job.kind {
@@ -90,7 +99,7 @@ struct JobExecution {
                 }
             }
         } catch {
-            outcome.withLock { $0.fail(error) }
+            outcome.withLock { $0.fail(error, shuttingDown: shutdown.isRequested) }
         }
         return outcome.withLock { $0 }
     }
@@ -144,7 +153,7 @@ struct JobExecution {
             try output?.commit()
         } catch {
             output?.discard()
-            outcome.withLock { $0.fail(error) }
+            outcome.withLock { $0.fail(error, shuttingDown: shutdown.isRequested) }
         }
         return outcome.withLock { $0 }
     }
@@ -162,7 +171,7 @@ struct JobExecution {
             for task in 1...max(1, concurrency) {
                 group.addTask { [retry] in
                     let countRetry: (any Error) -> Void = { _ in outcome.withLock { $0.retries += 1 } }
-                    while let item = try feed.take() {
+                    while !shutdown.isRequested, let item = try feed.take() {
                         try Task.checkCancellation()
                         try await retry.run(onRetry: countRetry) {
                             try await unit(task, item)
@@ -177,6 +186,9 @@ struct JobExecution {
                 group.cancelAll()
                 throw error
             }
+        }
+        if shutdown.isRequested, try feed.take() != nil {
+            outcome.withLock { $0.interrupted = true }
         }
     }
 }

@@ -1,6 +1,7 @@
 /// Runs jobs after the jobs they depend on, at most `parallelJobs` at a time, starting ready jobs in file order.
 ///
 /// A job whose dependency failed or was skipped is skipped, and so on down the line; independent jobs still run.
+/// After a shutdown request or cancellation no further job starts; those are reported as not started.
 /// Dependencies are known to be acyclic (validation refuses cycles), so every job ends.
 struct JobScheduler {
     enum Outcome: Sendable, Equatable {
@@ -19,6 +20,8 @@ struct JobScheduler {
 
     let nodes: [Node]
     let parallelJobs: Int
+    /// Once requested, no further job starts.
+    var shutdown = ShutdownRequest()
 
     /// Runs `run(index)` for each job that may run; returns every job's outcome, in the jobs' order.
     func run(_ run: @escaping @Sendable (Int) async -> Bool) async -> [Outcome] {
@@ -28,7 +31,7 @@ struct JobScheduler {
         await withTaskGroup(of: (Int, Bool).self) { group in
             while true {
                 settleSkips(&outcomes, index: index)
-                if Task.isCancelled {
+                if Task.isCancelled || shutdown.isRequested {
                     for job in nodes.indices where outcomes[job] == nil && !running.contains(job) {
                         outcomes[job] = .notStarted
                     }

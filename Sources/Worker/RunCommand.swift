@@ -50,13 +50,26 @@ struct Run: AsyncParsableCommand {
         options.retry = try settings.retryPolicy()
         bootstrapLogging(quiet: quiet)
         if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
+        let grace = try settings.seconds("worker.shutdown_grace", default: .seconds(30))
+        let shutdown = options.shutdown
+        let batch = Task { [options] in try await BatchRunner(settings: settings, options: options).run(jobs) }
+        let watcher = SignalWatcher([SIGINT, SIGTERM]) { signal in
+            guard !shutdown.isRequested else { return }
+            shutdown.request(signal: signal)
+            printError("worker: stopping (signal \(signal)): no new units; running ones get \(grace) to finish")
+            Task {
+                try? await Task.sleep(for: grace)
+                batch.cancel()
+            }
+        }
         let result: BatchReport
         do {
-            result = try await BatchRunner(settings: settings, options: options).run(jobs)
+            result = try await batch.value
         } catch {
             printError("worker: \(error)")
             throw ExitStatus.databaseUnavailable
         }
+        withExtendedLifetime(watcher) {}
         let json = try result.json()
         if let reportFile {
             do {
@@ -73,6 +86,8 @@ struct Run: AsyncParsableCommand {
         if !result.leaks.ok, !failOnLeak {
             printError("worker: warning: a leak was found (see the report); not failing because of --no-fail-on-leak")
         }
+        // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
+        if let signal = shutdown.signal { throw ExitCode(128 + signal) }
         let status = result.exitStatus(failOnLeak: failOnLeak)
         if status != 0 { throw ExitCode(status) }
     }

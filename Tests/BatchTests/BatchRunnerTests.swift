@@ -156,7 +156,9 @@ import Testing
         )
         let manager = GlobalConnectionManager()
         await #expect {
-            try await BatchRunner(settings: settings, manager: manager).run([])
+            var options = BatchRunner.Options()
+            options.retry = RetryPolicy(attempts: 2, initialDelay: .milliseconds(10), maximumDelay: .milliseconds(10))
+            return try await BatchRunner(settings: settings, options: options, manager: manager).run([])
         } throws: { error in
             let text = "\(error)"
             return error is BatchRunner.Unavailable && text.contains("Connection refused")

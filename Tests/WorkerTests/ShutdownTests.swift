@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// SIGTERM mid-batch: no new units start, running ones finish, the pool closes, the report says `interrupted`, the
+/// exit status is 143, and a re-run stores the rest exactly once.
+@Suite struct ShutdownTests {
+    @Test func sigtermStopsCleanlyAndARerunFinishesExactlyOnce() async throws {
+        guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
+            Issue.record("DATABASE_URL is not set: run the tests with 'make test', which starts the cluster")
+            return
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mw-shutdown-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let schema = "shutdown_\(UInt32.random(in: 0...UInt32.max))"
+        let generated = try await WorkerProcess.run(
+            ["generate", "--users", "20", "--messages", "20000", "--seed", "11", "--output", "data.jsonl"],
+            directory: folder
+        )
+        #expect(generated.status == 0, "\(generated.stderr)")
+        try "name: load\nkind: ingest\nsource: data.jsonl\nbatch_size: 50\nconcurrency: 2\n"
+            .write(to: folder.appendingPathComponent("job.yaml"), atomically: true, encoding: .utf8)
+        try "worker:\n  store_schema: \(schema)\n"
+            .write(to: folder.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = try WorkerProcess.executableURL()
+        process.arguments = ["job.yaml", "--report-file", "first.json", "--quiet"]
+        process.currentDirectoryURL = folder
+        try process.run()
+        // Signal once the job has stored something, so the shutdown lands mid-job.
+        var stored = 0
+        for _ in 0..<1000 where stored == 0 && process.isRunning {
+            stored = (try? count(schema: schema, url: url)) ?? 0
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(stored > 0 && stored < 20000, "the job was still running when signalled")
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 143)
+        let first = try report(folder.appendingPathComponent("first.json"))
+        #expect((first["batch"] as? [String: Any])?["status"] as? String == "interrupted")
+        #expect((first["leaks"] as? [String: Any])?["ok"] as? Bool == true)
+
+        let rerun = try await WorkerProcess.run(["job.yaml", "--report", "json"], directory: folder)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try count(schema: schema, url: url) == 20000)
+        _ = try psql(url, "DROP SCHEMA \(schema) CASCADE")
+    }
+
+    private func report(_ file: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any] ?? [:]
+    }
+
+    private func count(schema: String, url: String) throws -> Int {
+        Int(try psql(url, "SELECT count(*) FROM \(schema).messages").trimmingCharacters(in: .whitespacesAndNewlines))
+            ?? 0
+    }
+
+    /// Runs one statement with psql, outside the worker, as an operator would check.
+    private func psql(_ url: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", url, "-Atqc", sql]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
