@@ -83,3 +83,8 @@ pg-stop:
 clean:
 	swift package clean
 	rm -rf .build-tsan
+
+# Speed and memory next to pgbench and psql on the private PostgreSQL (scripts/bench): a report, never a test.
+.PHONY: bench
+bench: setup
+	scripts/bench

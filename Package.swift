@@ -85,6 +85,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .executableTarget(
+            name: "Bench",
+            dependencies: ["Postgres", "ConnectionPool", "MemoryStore", "SampleData"]
+        ),
         .testTarget(
             name: "PostgresTests",
             dependencies: ["Postgres"]

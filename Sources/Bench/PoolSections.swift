@@ -1,0 +1,150 @@
+import Foundation
+
+/// Item 1: the pool round trip against pgbench running the same statement over the same database.
+struct RoundTripResult: Codable, Sendable {
+    var leases: Int
+    var tasks: Int
+    var maxSize: Int
+    /// Leases per second of each round; the best is the result, as it is for pgbench.
+    var samples: [Double]
+    var leasesPerSecond: Double
+    /// The bench process's CPU time per lease (tasks, pool, libpq, reactor), least of the rounds: the client's cost,
+    /// which on a machine this small is taken from the server's CPUs. pgbench's is in its results.
+    var userCPUMicrosecondsPerLease: Double
+    var systemCPUMicrosecondsPerLease: Double
+    /// The bench process's context switches per lease, least of the rounds.
+    var contextSwitchesPerLease: Double
+    /// Transactions per second of each round.
+    var pgbenchExtendedSamples: [Double]
+    var pgbenchPreparedSamples: [Double]
+    var pgbenchExtended: PgbenchResult
+    var pgbenchPrepared: PgbenchResult
+    var ratioExtended: Double
+    var ratioPrepared: Double
+    var target = 0.8
+}
+
+/// Item 2: leases per second for each pool size and number of tasks.
+struct ScalingResult: Codable, Sendable {
+    struct Cell: Codable, Sendable {
+        var maxSize: Int
+        var tasks: Int
+        var leasesPerSecond: Double
+    }
+
+    var leasesPerCell: Int
+    /// Each cell is the best of this many runs.
+    var runsPerCell: Int
+    var sizes: [Int]
+    var tasks: [Int]
+    var cells: [Cell]
+    /// Why the state machine alone is not measured.
+    var stateMachine: String
+}
+
+/// Item 3: many slow statements at once must overlap, not queue behind each other.
+struct NonBlockingResult: Codable, Sendable {
+    var sessions: Int
+    var sleepSeconds: Double
+    var trialsSeconds: [Double]
+    var worstSeconds: Double
+    var target = 0.35
+}
+
+/// Items 1 to 3, which need only a database.
+struct PoolSections: Sendable {
+    let bench: PoolBench
+    let tools: PostgresTools
+    let directory: URL
+    /// Rounds of item 1. Each round runs the pool, pgbench extended and pgbench prepared back to back, so all three
+    /// see the same background load; the best of each is compared, which keeps a noisy neighbour out of the ratio.
+    let rounds = 5
+
+    func roundTrip() async throws -> RoundTripResult {
+        let (leases, tasks, size) = (20_000, 64, 10)
+        let script = directory.appendingPathComponent("round-trip.pgbench")
+        try "\\set x random(1, 1000)\nSELECT :x::int + 1;\n".write(to: script, atomically: true, encoding: .utf8)
+        var samples: [Double] = []
+        var cpuPerLease: [(user: Double, system: Double)] = []
+        var switchesPerLease: [Double] = []
+        var extended: [PgbenchResult] = []
+        var prepared: [PgbenchResult] = []
+        try await bench.withWarmPool(size: size) { pool in
+            try await bench.warmUp(pool, size: size)
+            _ = try await pgbench(script, mode: "extended", perClient: 100, log: "pgbench-warm-up")
+            for round in 1...rounds {
+                let timing = try await bench.timeLeases(on: pool, tasks: tasks, leases: leases)
+                samples.append(Double(leases) / timing.seconds)
+                cpuPerLease.append(
+                    (
+                        user: timing.userSeconds / Double(leases) * 1e6,
+                        system: timing.systemSeconds / Double(leases) * 1e6
+                    ))
+                switchesPerLease.append(Double(timing.contextSwitches) / Double(leases))
+                extended.append(
+                    try await pgbench(
+                        script, mode: "extended", perClient: leases / 10, log: "pgbench-extended-\(round)"))
+                prepared.append(
+                    try await pgbench(
+                        script, mode: "prepared", perClient: leases / 10, log: "pgbench-prepared-\(round)"))
+            }
+        }
+        let leastCPU = cpuPerLease.min { $0.user + $0.system < $1.user + $1.system }
+        guard let ours = samples.max(), let bestExtended = extended.max(by: { $0.tps < $1.tps }),
+            let bestPrepared = prepared.max(by: { $0.tps < $1.tps })
+        else { throw BenchError("the round trip did not run") }
+        return RoundTripResult(
+            leases: leases, tasks: tasks, maxSize: size, samples: samples, leasesPerSecond: ours,
+            userCPUMicrosecondsPerLease: leastCPU?.user ?? 0, systemCPUMicrosecondsPerLease: leastCPU?.system ?? 0,
+            contextSwitchesPerLease: switchesPerLease.min() ?? 0,
+            pgbenchExtendedSamples: extended.map(\.tps), pgbenchPreparedSamples: prepared.map(\.tps),
+            pgbenchExtended: bestExtended, pgbenchPrepared: bestPrepared, ratioExtended: ours / bestExtended.tps,
+            ratioPrepared: ours / bestPrepared.tps)
+    }
+
+    /// pgbench as item 1 runs it: 10 clients on 2 threads, as many transactions in all as the pool's leases.
+    private func pgbench(_ script: URL, mode: String, perClient: Int, log: String) async throws -> PgbenchResult {
+        try await tools.pgbench(
+            script: script, mode: mode, clients: 10, threads: 2, transactionsPerClient: perClient, log: log)
+    }
+
+    func scaling() async throws -> ScalingResult {
+        let (sizes, taskCounts, leases) = ([1, 2, 4, 8, 16], [1, 16, 64, 256], 5000)
+        var cells: [ScalingResult.Cell] = []
+        for size in sizes {
+            try await bench.withWarmPool(size: size) { pool in
+                try await bench.warmUp(pool, size: size)
+                for tasks in taskCounts {
+                    // Best of three: a cell lasts a fraction of a second, long enough for a neighbour to spoil one run.
+                    var best = 0.0
+                    for _ in 0..<3 {
+                        let timing = try await bench.timeLeases(on: pool, tasks: tasks, leases: leases)
+                        best = max(best, Double(leases) / timing.seconds)
+                    }
+                    cells.append(.init(maxSize: size, tasks: tasks, leasesPerSecond: best))
+                }
+            }
+        }
+        return ScalingResult(
+            leasesPerCell: leases, runsPerCell: 3, sizes: sizes, tasks: taskCounts, cells: cells,
+            stateMachine: "not measured: PoolStateMachine is internal to ConnectionPool, an executable cannot use "
+                + "@testable import, and the bench may neither change ConnectionPool nor copy its sources; "
+                + "ConnectionPool's public API always does I/O")
+    }
+
+    func nonBlocking() async throws -> NonBlockingResult {
+        let (sessions, sleep) = (64, 0.2)
+        var trials: [Double] = []
+        try await bench.withWarmPool(size: sessions) { pool in
+            // An untimed round first: each of the 64 leases holds its connection for the whole sleep, so every
+            // connection serves one and prepares the statement.
+            let sql = "SELECT pg_sleep(\(sleep))"
+            _ = try await bench.timeConcurrent(on: pool, sessions: sessions, sql: sql)
+            for _ in 0..<3 {
+                trials.append(try await bench.timeConcurrent(on: pool, sessions: sessions, sql: sql))
+            }
+        }
+        return NonBlockingResult(
+            sessions: sessions, sleepSeconds: sleep, trialsSeconds: trials, worstSeconds: trials.max() ?? 0)
+    }
+}
