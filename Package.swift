@@ -43,15 +43,17 @@ let package = Package(
         .target(
             name: "Settings",
             dependencies: [
+                "NameSuggestion",
                 "Postgres",
                 "ConnectionPool",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(name: "NameSuggestion"),
         .target(
             name: "Jobs",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["NameSuggestion", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "MemoryStore",
@@ -95,11 +97,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SettingsTests",
-            dependencies: ["Settings", "Postgres", "ConnectionPool"]
+            dependencies: ["Settings", "Postgres", "ConnectionPool", "NameSuggestion"]
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Jobs"]
+            dependencies: ["Jobs", "NameSuggestion"]
         ),
         .testTarget(
             name: "MemoryStoreTests",

@@ -1,4 +1,5 @@
 import Foundation
+import NameSuggestion
 
 /// The checks that need the whole batch: unique names, dependencies that exist and do not go round in a circle,
 /// and outputs that overwrite nothing the batch reads.
@@ -37,7 +38,7 @@ enum JobValidation {
             for dependency in draft.dependencies where firstByName[dependency.value] == nil {
                 var message =
                     "\(draft.title) depends on \(Quote.text(dependency.value)), which is not a job in this batch"
-                if let suggestion = FieldSuggestion.closest(to: dependency.value, among: names) {
+                if let suggestion = NameSuggestion.closest(to: dependency.value, among: names) {
                     message += "; did you mean '\(suggestion)'?"
                 } else {
                     message += "; fix the name, or add the job file that defines it to the command line"

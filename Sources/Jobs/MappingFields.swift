@@ -1,3 +1,4 @@
+import NameSuggestion
 import Yams
 
 /// A YAML mapping read one field at a time. Each read checks the value's type and range and, when it is wrong,
@@ -52,7 +53,7 @@ struct MappingFields {
         for name in names where !known.contains(name.value) {
             if let note = elsewhere[name.value] {
                 problems.add(line: name.line, "field '\(name.value)' in \(owner) \(note)")
-            } else if let suggestion = FieldSuggestion.closest(to: name.value, among: known) {
+            } else if let suggestion = NameSuggestion.closest(to: name.value, among: known) {
                 problems.add(
                     line: name.line, "unknown field '\(name.value)' in \(owner); did you mean '\(suggestion)'?")
             } else {
@@ -139,7 +140,7 @@ struct MappingFields {
             problems.add(
                 line: text.line,
                 "field '\(key)' in \(owner) is \(Quote.text(text.value)); expected \(expected)"
-                    + FieldSuggestion.hint(for: text.value, among: names))
+                    + NameSuggestion.hint(for: text.value, among: names))
             return nil
         }
         return choice

@@ -1,4 +1,5 @@
 import Foundation
+import NameSuggestion
 
 /// The checks a message or query field gets wherever it was written, job file or JSON Lines, so both kinds of
 /// source accept exactly the same records. Each returns what is wrong, phrased to follow the field's name
@@ -29,7 +30,7 @@ enum RecordRules {
         return .failure(
             RuleViolation(
                 "is \(Quote.text(value)); expected one of \(roles)"
-                    + FieldSuggestion.hint(for: value, among: Role.allCases.map(\.rawValue))))
+                    + NameSuggestion.hint(for: value, among: Role.allCases.map(\.rawValue))))
     }
 
     static func createdAt(_ value: String) -> Result<Date, RuleViolation> {

@@ -1,3 +1,4 @@
+import NameSuggestion
 import Yams
 
 /// Which keys `config.yaml` may hold.
@@ -44,7 +45,7 @@ enum ConfigFileSchema {
             }
         }
         if let target, sections[name]?.contains(target) == true { return target }
-        return Suggestion.closest(to: key, among: sections[name] ?? [])
+        return NameSuggestion.closest(to: key, among: sections[name] ?? [])
     }
 
     /// A depth-first walk of the YAML tree that records each key's line and checks it against the schema.

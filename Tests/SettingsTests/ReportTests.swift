@@ -1,4 +1,5 @@
 import Foundation
+import NameSuggestion
 import Testing
 
 @testable import Settings
@@ -46,9 +47,9 @@ import Testing
     }
 
     @Test func suggestionsNeedToBeClose() {
-        #expect(Suggestion.closest(to: "pool_sise", among: ["pool_size", "port"]) == "pool_size")
-        #expect(Suggestion.closest(to: "poolSize", among: ["pool_size", "port"]) == "pool_size")
-        #expect(Suggestion.closest(to: "frobnicate", among: ["pool_size", "port"]) == nil)
-        #expect(Suggestion.levenshtein(Array("kitten"), Array("sitting")) == 3)
+        #expect(NameSuggestion.closest(to: "pool_sise", among: ["pool_size", "port"]) == "pool_size")
+        #expect(NameSuggestion.closest(to: "poolSize", among: ["pool_size", "port"]) == "pool_size")
+        #expect(NameSuggestion.closest(to: "frobnicate", among: ["pool_size", "port"]) == nil)
+        #expect(NameSuggestion.levenshtein(Array("kitten"), Array("sitting")) == 3)
     }
 }

@@ -1,9 +1,10 @@
-/// The known name a misspelt one was most likely meant to be, for "did you mean" hints.
-enum FieldSuggestion {
+/// The known name a misspelt one was most likely meant to be, for the "did you mean" hints of job files and
+/// `config.yaml`, which share one notion of "close enough".
+public enum NameSuggestion {
     /// The candidate with the smallest Levenshtein distance to `name`, when close enough to be a typo: at most 2 edits,
     /// or a third of the name for long names. Case and `-` versus `_` are not counted, so `Batch-Size` finds
     /// `batch_size`. Ties go to the earlier candidate, so hints do not depend on hashing.
-    static func closest(to name: String, among candidates: [String]) -> String? {
+    public static func closest(to name: String, among candidates: [String]) -> String? {
         let normalized = normalize(name)
         let limit = max(2, normalized.count / 3)
         var best: (candidate: String, distance: Int)?
@@ -17,7 +18,7 @@ enum FieldSuggestion {
     }
 
     /// `; did you mean 'x'?` or nothing, ready to append to a message.
-    static func hint(for name: String, among candidates: [String]) -> String {
+    public static func hint(for name: String, among candidates: [String]) -> String {
         closest(to: name, among: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 
@@ -26,7 +27,7 @@ enum FieldSuggestion {
     }
 
     /// Insertions, deletions and substitutions needed to turn `a` into `b`, with two rows of the table.
-    static func levenshtein(_ a: [Character], _ b: [Character]) -> Int {
+    public static func levenshtein(_ a: [Character], _ b: [Character]) -> Int {
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)
