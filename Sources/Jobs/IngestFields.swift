@@ -16,25 +16,10 @@ enum IngestFields {
         let maxChunkChars = chunk(fields, problems: &problems)
         let onBadRecord: OnBadRecord? = fields.choice("on_bad_record", problems: &problems)
 
-        var source: Source<Message>?
-        switch (fields.has("source"), fields.has("messages")) {
-        case (true, true):
-            let line = max(fields.line(of: "source"), fields.line(of: "messages"))
-            problems.add(
-                line: line,
-                "\(fields.owner) has both 'source' and 'messages'; keep one: a JSON Lines file or an inline list")
-        case (false, false):
-            problems.add(
-                line: fields.line,
-                "\(fields.owner) has neither 'source' nor 'messages'; add source: FILE.jsonl (a JSON Lines file) or "
-                    + "an inline messages: list")
-        case (true, false):
-            draft.source = JobFields.path(
-                "source", of: fields, file: file, expected: "the path of a JSON Lines file",
-                check: FileChecks.sourceProblem, problems: &problems)
-            source = draft.source.map { .file($0.url) }
-        case (false, true):
-            source = messages(fields, problems: &problems).map { .inline($0) }
+        let source: Source<Message>? = JobFields.source(
+            of: fields, inline: "messages", file: file, draft: &draft, problems: &problems
+        ) { problems in
+            messages(fields, problems: &problems)
         }
 
         guard let source, problems.count == problemsBefore else { return nil }

@@ -3,6 +3,38 @@ import Yams
 
 /// The fields every job has, and the dispatch to the fields of its kind.
 enum JobFields {
+    /// Where a job's records come from: `source` (a JSON Lines file) or the inline list `inline`, exactly one of them;
+    /// nil after adding a problem when both or neither are given or the chosen one is wrong.
+    static func source<Item: Sendable>(
+        of fields: MappingFields,
+        inline: String,
+        file: String,
+        draft: inout JobDraft,
+        problems: inout FileProblems,
+        inlineItems: (inout FileProblems) -> [Item]?
+    ) -> Source<Item>? {
+        switch (fields.has("source"), fields.has(inline)) {
+        case (true, true):
+            problems.add(
+                line: max(fields.line(of: "source"), fields.line(of: inline)),
+                "\(fields.owner) has both 'source' and '\(inline)'; keep one: a JSON Lines file or an inline list")
+            return nil
+        case (false, false):
+            problems.add(
+                line: fields.line,
+                "\(fields.owner) has neither 'source' nor '\(inline)'; add source: FILE.jsonl (a JSON Lines file) or "
+                    + "an inline \(inline): list")
+            return nil
+        case (true, false):
+            draft.source = path(
+                "source", of: fields, file: file, expected: "the path of a JSON Lines file",
+                check: FileChecks.sourceProblem, problems: &problems)
+            return draft.source.map { .file($0.url) }
+        case (false, true):
+            return inlineItems(&problems).map { .inline($0) }
+        }
+    }
+
     /// The words `kind` accepts.
     enum KindName: String, CaseIterable {
         case ingest

@@ -19,25 +19,10 @@ enum QueryFields {
             "output", of: fields, file: file, expected: "the path of the file to write results to",
             check: FileChecks.outputProblem, problems: &problems)
 
-        var source: Source<QueryItem>?
-        switch (fields.has("source"), fields.has("queries")) {
-        case (true, true):
-            let line = max(fields.line(of: "source"), fields.line(of: "queries"))
-            problems.add(
-                line: line,
-                "\(fields.owner) has both 'source' and 'queries'; keep one: a JSON Lines file or an inline list")
-        case (false, false):
-            problems.add(
-                line: fields.line,
-                "\(fields.owner) has neither 'source' nor 'queries'; add source: FILE.jsonl (a JSON Lines file) or "
-                    + "an inline queries: list")
-        case (true, false):
-            draft.source = JobFields.path(
-                "source", of: fields, file: file, expected: "the path of a JSON Lines file",
-                check: FileChecks.sourceProblem, problems: &problems)
-            source = draft.source.map { .file($0.url) }
-        case (false, true):
-            source = queries(fields, user: user?.value, problems: &problems).map { .inline($0) }
+        let source: Source<QueryItem>? = JobFields.source(
+            of: fields, inline: "queries", file: file, draft: &draft, problems: &problems
+        ) { problems in
+            queries(fields, user: user?.value, problems: &problems)
         }
 
         guard let source, problems.count == problemsBefore else { return nil }
