@@ -43,17 +43,22 @@ let package = Package(
         .target(
             name: "Settings",
             dependencies: [
-                "NameSuggestion",
+                "Diagnostics",
+                "YAMLAliasGuard",
                 "Postgres",
                 "ConnectionPool",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "NameSuggestion"),
+        .target(name: "Diagnostics"),
+        .target(
+            name: "YAMLAliasGuard",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
         .target(
             name: "Jobs",
-            dependencies: ["NameSuggestion", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Diagnostics", "YAMLAliasGuard", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "MemoryStore",
@@ -97,11 +102,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SettingsTests",
-            dependencies: ["Settings", "Postgres", "ConnectionPool", "NameSuggestion"]
+            dependencies: ["Settings", "Postgres", "ConnectionPool", "Diagnostics"]
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Jobs", "NameSuggestion"]
+            dependencies: ["Jobs", "Diagnostics"]
         ),
         .testTarget(
             name: "MemoryStoreTests",
@@ -119,6 +124,8 @@ let package = Package(
             name: "WorkerTests",
             dependencies: ["Worker"]
         ),
+        .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
+        .testTarget(name: "FuzzTests", dependencies: ["Jobs", "Settings"]),
         .testTarget(
             name: "ConnectionPoolTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// One line of a JSON Lines source parsed into an object, with field access that says exactly what is wrong.
@@ -27,7 +28,8 @@ struct JSONRecord {
             let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
             return .failure(
                 RuleViolation(
-                    "is not valid JSON\(detail.map { " (\($0))" } ?? ""); expected one JSON object per line"))
+                    "is not valid JSON\(detail.map { " (\(Quote.line($0)))" } ?? ""); expected one JSON object per line"
+                ))
         }
         guard let object = value as? [String: Any] else {
             return .failure(RuleViolation("is \(describe(value)), not an object; expected one JSON object per line"))

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// A job as read from its file, kept even when some fields are wrong so the checks across jobs (names,
@@ -19,7 +20,7 @@ struct JobDraft {
 
     /// How messages name the job.
     var title: String {
-        name.map { "job '\($0.value)'" } ?? "the job at line \(line)"
+        name.map { "job \(Quote.text($0.value))" } ?? "the job at line \(line)"
     }
 }
 

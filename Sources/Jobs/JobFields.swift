@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Yams
 
@@ -145,7 +146,8 @@ enum JobFields {
         }
         let url = FileChecks.resolve(text.value, relativeTo: file)
         if let problem = check(url) {
-            let resolved = text.value.hasPrefix("/") ? "" : " (resolved to \(url.path) from the job file's folder)"
+            let resolved =
+                text.value.hasPrefix("/") ? "" : " (resolved to \(Quote.path(url.path)) from the job file's folder)"
             problems.add(line: text.line, "\(key) \(Quote.path(text.value)) of \(fields.owner) \(problem)\(resolved)")
             return nil
         }

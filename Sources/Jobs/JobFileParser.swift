@@ -1,11 +1,21 @@
+import Diagnostics
 import Foundation
+import YAMLAliasGuard
 import Yams
 
 /// Reads one job file into job drafts: the file, the YAML, and the layout (one job, or a `jobs:` list). The
 /// fields of each job are `JobFields`' business; checks across jobs and files are `JobValidation`'s.
 enum JobFileParser {
+    /// Values aliases may add to a job file: plenty for anchored defaults shared by many jobs, far too few for an
+    /// alias bomb to cost time or memory.
+    static let maxAliasExpansion = 100_000
+
     static func parse(file: String, problems: inout FileProblems) -> [JobDraft] {
         guard let text = read(file, problems: &problems) else { return [] }
+        if let refusal = AliasBudget.check(text, maxAddedNodes: maxAliasExpansion) {
+            problems.add(line: refusal.line, "refused YAML: \(refusal.message)")
+            return []
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -112,7 +122,9 @@ enum JobFileParser {
 
     /// A YAML syntax error as a line and message. libyaml's text never quotes the document, so it stays short.
     private static func yamlProblem(_ error: any Error, text: String) -> (Int, String) {
-        guard let error = error as? YamlError else { return (1, "invalid YAML: \(error)") }
+        guard let error = error as? YamlError else {
+            return (1, "invalid YAML: \(Quote.line(String(describing: error)))")
+        }
         switch error {
         case .composer(let context, _, let mark, _) where context?.text == "expected a single document in the stream":
             return (
@@ -122,15 +134,15 @@ enum JobFileParser {
             )
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            var message = "invalid YAML at column \(mark.column): \(problem)"
-            if let context { message += " (\(context.text) at line \(context.mark.line))" }
+            var message = "invalid YAML at column \(mark.column): \(Quote.line(problem))"
+            if let context { message += " (\(Quote.line(context.text)) at line \(context.mark.line))" }
             return (mark.line, message)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            let keys = duplicates.map { Quote.text($0) }.joined(separator: ", ")
             return (context.mark.line, "invalid YAML: field \(keys) appears twice in one mapping; keep one")
         case .reader(let problem, let offset, _, _):
             let line = offset.map { offset in text.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } } ?? 1
-            return (line, "invalid YAML: \(problem)")
+            return (line, "invalid YAML: \(Quote.line(problem))")
         default:
             return (1, "invalid YAML: \(error)")
         }

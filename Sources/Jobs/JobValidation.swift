@@ -1,5 +1,5 @@
+import Diagnostics
 import Foundation
-import NameSuggestion
 
 /// The checks that need the whole batch: unique names, dependencies that exist and do not go round in a circle,
 /// and outputs that overwrite nothing the batch reads.

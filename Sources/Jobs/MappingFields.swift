@@ -1,4 +1,4 @@
-import NameSuggestion
+import Diagnostics
 import Yams
 
 /// A YAML mapping read one field at a time. Each read checks the value's type and range and, when it is wrong,
@@ -52,14 +52,16 @@ struct MappingFields {
     func reportUnknown(known: [String], elsewhere: [String: String] = [:], problems: inout FileProblems) {
         for name in names where !known.contains(name.value) {
             if let note = elsewhere[name.value] {
-                problems.add(line: name.line, "field '\(name.value)' in \(owner) \(note)")
+                problems.add(line: name.line, "field \(Quote.text(name.value)) in \(owner) \(note)")
             } else if let suggestion = NameSuggestion.closest(to: name.value, among: known) {
                 problems.add(
-                    line: name.line, "unknown field '\(name.value)' in \(owner); did you mean '\(suggestion)'?")
+                    line: name.line,
+                    "unknown field \(Quote.text(name.value)) in \(owner); did you mean '\(suggestion)'?")
             } else {
                 problems.add(
                     line: name.line,
-                    "unknown field '\(name.value)' in \(owner); the known fields are \(known.joined(separator: ", "))")
+                    "unknown field \(Quote.text(name.value)) in \(owner); the known fields are \(known.joined(separator: ", "))"
+                )
             }
         }
     }

@@ -60,38 +60,3 @@ struct Located<Value> {
 }
 
 extension Located: Sendable where Value: Sendable {}
-
-/// Values as messages quote them: in single quotes, control characters escaped, long text shortened, so one problem
-/// stays one readable line.
-enum Quote {
-    static let defaultLimit = 60
-
-    /// A path, in full: a shortened path would not say which file.
-    static func path(_ path: String) -> String {
-        text(path, limit: Int.max)
-    }
-
-    static func text(_ value: String, limit: Int = defaultLimit) -> String {
-        let shown = value.prefix(limit)
-        var escaped = ""
-        for character in shown {
-            switch character {
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\r\n": escaped += "\\r\\n"
-            case "\t": escaped += "\\t"
-            case "'": escaped += "\\'"
-            default:
-                if let scalar = character.unicodeScalars.first, character.unicodeScalars.count == 1,
-                    scalar.value < 0x20 || scalar.value == 0x7F
-                {
-                    escaped += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    escaped.append(character)
-                }
-            }
-        }
-        guard shown.endIndex < value.endIndex else { return "'\(escaped)'" }
-        return "'\(escaped)…' (\(value.count) characters)"
-    }
-}

@@ -1,5 +1,5 @@
+import Diagnostics
 import Foundation
-import NameSuggestion
 
 /// The checks a message or query field gets wherever it was written, job file or JSON Lines, so both kinds of
 /// source accept exactly the same records. Each returns what is wrong, phrased to follow the field's name

@@ -31,14 +31,12 @@ public struct ConnectionConfiguration: Sendable {
         guard let options = PQconninfoParse(urlOrConninfo, &errorMessage) else {
             let reason = errorMessage.map { String(cString: $0) } ?? "out of memory"
             PQfreemem(errorMessage)
-            let secrets = Self.embeddedPasswordCandidates(urlOrConninfo)
+            let (shown, hidden) = Redaction.maskUnparsed(urlOrConninfo)
+            let libpqReason = Redaction.scrub(reason.trimmingCharacters(in: .whitespacesAndNewlines), hiding: hidden)
             throw PostgresConnectionError(
                 kind: .invalidConfiguration,
-                message: Redaction.redact(
-                    "invalid connection string '\(urlOrConninfo)': \(reason.trimmingCharacters(in: .whitespacesAndNewlines))",
-                    secrets: secrets
-                ),
-                target: Redaction.redact(urlOrConninfo, secrets: secrets)
+                message: "invalid connection string '\(shown)': \(libpqReason)",
+                target: shown
             )
         }
         defer { PQconninfoFree(options) }
@@ -163,18 +161,6 @@ public struct ConnectionConfiguration: Sendable {
         text.addingPercentEncoding(
             withAllowedCharacters: .urlHostAllowed.subtracting(CharacterSet(charactersIn: "/@:")))
             ?? text
-    }
-
-    /// What may be a password in a string libpq could not parse, so the error about it can mask it.
-    private static func embeddedPasswordCandidates(_ text: String) -> [String] {
-        guard let scheme = text.range(of: "://") else { return [] }
-        let rest = text[scheme.upperBound...]
-        let authority = rest[..<(rest.firstIndex(of: "?") ?? rest.endIndex)]
-        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else {
-            return []
-        }
-        let password = String(authority[authority.index(after: colon)..<at])
-        return [password, password.removingPercentEncoding].compactMap { $0 }
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Removes passwords from text that is about to be shown: URLs, conninfo strings and known secrets.
 ///
 /// Every message that can carry connection details (libpq's own errors, our errors, logs and reports) goes through
@@ -18,6 +20,76 @@ public enum Redaction {
             if encoded != secret { result = result.replacingAll(encoded, with: mask) }
         }
         return result
+    }
+
+    /// `text`, a URL or conninfo string that libpq rejected or that failed a check, as it may be shown, and the pieces
+    /// hidden from it, for ``scrub(_:hiding:)`` on messages that quote it.
+    ///
+    /// A password cannot always be located in text that does not parse: `postgresql://u:secret host/db` has no `@`,
+    /// and `pasword=secret` is no keyword. So what could be one is hidden: in a URL with user info, the password (to
+    /// the last `@`) and `password=` parameters; in a URL without, all after the first name; in a conninfo string,
+    /// every value but those of keywords that never hold a secret.
+    public static func maskUnparsed(_ text: String) -> (shown: String, hidden: [String]) {
+        if let scheme = text.range(of: "://") {
+            let rest = text[scheme.upperBound...]
+            if let at = rest.lastIndex(of: "@") {
+                var shown = String(text[..<at])
+                var hidden: [String] = []
+                if let colon = rest[..<at].firstIndex(of: ":") {
+                    shown = text[...colon] + mask
+                    hidden = fragments(of: String(rest[rest.index(after: colon)..<at]))
+                }
+                for parameter in rest[at...].split(whereSeparator: { $0 == "?" || $0 == "&" }) {
+                    let parts = parameter.split(separator: "=", maxSplits: 1)
+                    if parts.count == 2, parts[0].hasSuffix("password") { hidden += fragments(of: String(parts[1])) }
+                }
+                return (maskPasswordKeywords(in: shown + rest[at...]), hidden)
+            }
+            let nameEnd = rest.firstIndex(where: { ":/?#".contains($0) }) ?? rest.endIndex
+            var shown = String(text[..<nameEnd])
+            var hidden = rest[nameEnd...]
+            if hidden.first == ":" {
+                shown += ":"
+                hidden = hidden.dropFirst()
+            }
+            guard !hidden.isEmpty else { return (shown, []) }
+            return (shown + mask, fragments(of: String(hidden)))
+        }
+        var shown: [String] = []
+        var hidden: [String] = []
+        for token in text.split(whereSeparator: \.isWhitespace) {
+            let parts = token.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let keyword = parts[0].lowercased()
+            if parts.count == 2, harmlessKeywords.contains(keyword), parts[1].first != "'" {
+                shown.append(String(token))
+            } else if parts.count == 2, keyword.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "_") }) {
+                shown.append(parts[0] + "=" + mask)
+                hidden += fragments(of: String(parts[1]))
+            } else {
+                shown.append(mask)
+                hidden += fragments(of: String(token))
+            }
+        }
+        return (shown.joined(separator: " "), hidden)
+    }
+
+    /// Keywords whose values are shown even in a conninfo string that does not parse.
+    private static let harmlessKeywords: Set<String> = [
+        "host", "hostaddr", "port", "dbname", "user", "sslmode", "application_name", "connect_timeout",
+        "target_session_attrs",
+    ]
+
+    /// `text` as it may appear in a message: whole, decoded, and split at URL and conninfo punctuation. Pieces
+    /// shorter than three characters are left out: scrubbing them would mangle the message and shows nothing.
+    private static func fragments(of text: String) -> [String] {
+        let pieces = text.split(whereSeparator: { "?#/&=@:'\"".contains($0) }).map(String.init)
+        return ([text, text.removingPercentEncoding ?? text] + pieces).filter { $0.count >= 3 }
+    }
+
+    /// `text` with every fragment replaced by the mask, longest first; for short machine-written text such as
+    /// libpq's reasons, which quote pieces of the string they rejected.
+    public static func scrub(_ text: String, hiding fragments: [String]) -> String {
+        fragments.sorted { $0.count > $1.count }.reduce(text) { $0.replacingAll($1, with: mask) }
     }
 
     /// Masks the password of each `scheme://user:password@` in `text`.

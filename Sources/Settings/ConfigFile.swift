@@ -1,5 +1,7 @@
 import Configuration
+import Diagnostics
 import Foundation
+import YAMLAliasGuard
 import Yams
 
 /// `config.yaml`, read once.
@@ -46,6 +48,11 @@ struct ConfigFile: Sendable {
     }
 
     private static func parse(text: String, data: Data, path: String) throws(SettingsError) -> ConfigFile {
+        // swift-configuration flattens each alias into keys of its own, at a cost that grows faster than the
+        // expansion; a config file has a few dozen keys, so a thousand is generous.
+        if let refusal = AliasBudget.check(text, maxAddedNodes: 1_000) {
+            throw SettingsError([.file(path, line: refusal.line, "refused YAML: \(refusal.message)")])
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -99,16 +106,16 @@ struct ConfigFile: Sendable {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            var message = "invalid YAML: \(problem)"
-            if let context { message += " (\(context.text) at line \(context.mark.line))" }
+            var message = "invalid YAML: \(Quote.line(problem))"
+            if let context { message += " (\(Quote.line(context.text)) at line \(context.mark.line))" }
             return .file(path, line: mark.line, column: mark.column, message)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            let keys = duplicates.map { Quote.text($0) }.joined(separator: ", ")
             return .file(
                 path, line: context.mark.line, column: context.mark.column, "invalid YAML: duplicate key \(keys)")
         case .reader(let problem, let offset, _, _):
             let line = offset.map { offset in text.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } }
-            return .file(path, line: line, "invalid YAML: \(problem)")
+            return .file(path, line: line, "invalid YAML: \(Quote.line(problem))")
         default:
             return .file(path, "invalid YAML")
         }

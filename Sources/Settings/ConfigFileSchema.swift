@@ -1,4 +1,4 @@
-import NameSuggestion
+import Diagnostics
 import Yams
 
 /// Which keys `config.yaml` may hold.
@@ -122,7 +122,7 @@ enum ConfigFileSchema {
         private func unknownKeyWarning(_ key: String, in section: [String], line: Int?) -> String {
             let location = line.map { "\(path):\($0)" } ?? path
             let place = section.isEmpty ? "at the top level" : "in \(section.joined(separator: "."))"
-            var message = "\(location): unknown key '\(key)' \(place)"
+            var message = "\(location): unknown key \(Quote.text(key)) \(place)"
             if let suggestion = ConfigFileSchema.suggestion(for: key, in: section) {
                 message += "; did you mean '\(suggestion)'?"
             }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Postgres
 
 /// Where and how to connect: the highest-priority URL as the base, refined by discrete keys.
@@ -37,9 +38,12 @@ struct ConnectionResolution {
             let best = lookup.candidates(for: key).first
             if let url, let urlPart, best.map({ $0.position > url.position }) ?? true {
                 // The URL supplies this part; check it like a discrete value, since libpq only would at connect time.
+                // Without an `@`, `scheme://user:secret host` reads the secret as the host or port, so a part that
+                // fails its check shows the URL masked instead of itself.
                 let part = RawSetting(
                     key: key, value: urlPart, keyPath: "\(url.keyPath) (\(key.rawValue))", source: url.source,
-                    position: url.position)
+                    position: url.position,
+                    shown: Masking.hasUserInfo(url.value) ? nil : Redaction.maskUnparsed(url.value).shown)
                 _ = part.parsed(problems: &problems)
                 var entry = Setting(
                     key: key.rawValue, value: Masking.display(urlPart, for: key), source: url.source, note: "from url")
@@ -89,9 +93,9 @@ struct ConnectionResolution {
         entry.note = entry.note.map { "\($0); \(note)" } ?? note
         guard ignored.position.origin == url.position.origin, ignored.value != urlPart else { return }
         let key = ignored.key
-        let shown = key == .password ? "" : " '\(ignored.value)'"
+        let shown = key == .password ? "" : " \(Quote.text(ignored.value))"
         let urlSays =
-            urlPart.map { key == .password ? "a different password" : "\(key.rawValue) '\($0)'" }
+            urlPart.map { key == .password ? "a different password" : "\(key.rawValue) \(Quote.text($0))" }
             ?? "no \(key.rawValue)"
         warnings.append(
             "\(ignored.source): \(ignored.keyPath)\(shown) is ignored: the url from \(url.source) has priority and "
@@ -105,7 +109,7 @@ struct ConnectionResolution {
         do {
             parsed = try ConnectionConfiguration(url.value)
         } catch {
-            problems.append(invalidURL(url, reason: error.message))
+            problems.append(invalidURL(url, libpqError: error.message))
             return ConnectionConfiguration(parameters: [])
         }
         if let apparent = Masking.apparentPassword(in: url.value), apparent != parsed["password"] ?? "" {
@@ -117,15 +121,13 @@ struct ConnectionResolution {
         return parsed
     }
 
-    /// A URL libpq cannot parse. libpq's reason can quote pieces of the URL, so it is scrubbed of anything that
-    /// may be part of the password before it is shown.
-    private static func invalidURL(_ url: RawSetting, reason: String) -> SettingsError.Problem {
-        let libpqReason = Masking.scrub(reason, fragments: Masking.passwordFragments(in: url.value))
-        return .invalidValue(
-            key: url.keyPath, source: url.source, value: Masking.maskedURL(url.value),
+    /// A URL libpq cannot parse, shown with everything that might be a password hidden (`libpqError` is already).
+    private static func invalidURL(_ url: RawSetting, libpqError: String) -> SettingsError.Problem {
+        .invalidValue(
+            key: url.keyPath, source: url.source, value: Redaction.maskUnparsed(url.value).shown,
             expected:
                 "a postgresql://user:password@host:port/database URL (percent-encode @ : / ? # in the password) "
-                + "or a key=value conninfo string; libpq says: \(libpqReason)")
+                + "or a key=value conninfo string; libpq says: \(libpqError)")
     }
 
     /// A URL whose password holds an unencoded `@` or `/`, which libpq reads as the end of the password.

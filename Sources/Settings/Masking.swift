@@ -8,7 +8,8 @@ enum Masking {
         switch key {
         case .password: Redaction.mask
         case .url: maskedURL(value)
-        default: value
+        // Any value: a URL pasted under the wrong key must not show its password either.
+        default: Redaction.redact(value)
         }
     }
 
@@ -25,13 +26,10 @@ enum Masking {
         return Redaction.redact(masked)
     }
 
-    /// Text that may be (part of) the password in `value`, for scrubbing messages that quote the URL, such as
-    /// libpq's parse errors: the whole candidate, its decoded form and the pieces libpq splits it into.
-    static func passwordFragments(in value: String) -> [String] {
-        guard let range = passwordRange(in: value) else { return [] }
-        let password = String(value[range])
-        let pieces = password.split(whereSeparator: { "?#/&=@:".contains($0) }).map(String.init)
-        return ([password, password.removingPercentEncoding ?? password] + pieces).filter { $0.count >= 3 }
+    /// Whether `value` is a URL with user info (an `@` after `://`), which is where its password must be.
+    static func hasUserInfo(_ value: String) -> Bool {
+        guard let scheme = value.range(of: "://") else { return false }
+        return value[scheme.upperBound...].contains("@")
     }
 
     /// What a reader would take for the password in a URL, decoded: the text between the first `:` after `://` and
@@ -46,12 +44,5 @@ enum Masking {
             let colon = value[scheme.upperBound..<at].firstIndex(of: ":")
         else { return nil }
         return value.index(after: colon)..<at
-    }
-
-    /// `text` with every fragment replaced by the mask; for short machine-written text such as libpq's reasons.
-    static func scrub(_ text: String, fragments: [String]) -> String {
-        fragments.sorted { $0.count > $1.count }.reduce(text) { result, fragment in
-            result.replacing(fragment, with: Redaction.mask)
-        }
     }
 }

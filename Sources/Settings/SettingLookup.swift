@@ -8,6 +8,8 @@ struct RawSetting: Sendable {
     var keyPath: String
     var source: SettingSource
     var position: Position
+    /// How a problem shows the value, when not as ``Masking/display(_:for:)`` would.
+    var shown: String? = nil
 }
 
 /// Finds values in the environment and the file through swift-configuration, rung by rung of the priority ladder.

@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// Why the settings cannot be used; thrown before anything connects.
 ///
 /// It lists every problem found, not just the first, so one edit-and-retry cycle fixes the whole file. Each problem
@@ -18,7 +20,8 @@ public struct SettingsError: Error, Sendable, CustomStringConvertible {
         static func invalidValue(key: String, source: SettingSource, value: String, expected: String) -> Problem {
             Problem(
                 key: key, source: source, value: value,
-                description: "\(source): invalid value '\(value)' for \(key); expected \(expected)")
+                description:
+                    "\(source): invalid value \(Quote.text(value, limit: 200)) for \(key); expected \(expected)")
         }
 
         /// A problem with the file itself (missing, unreadable, not YAML), located as precisely as known.

@@ -51,7 +51,8 @@ extension RawSetting {
                 expected += " (Kubernetes sets \(variable)=tcp://… for a Service of that name; set it explicitly)"
             }
             problems.append(
-                .invalidValue(key: keyPath, source: source, value: Masking.display(value, for: key), expected: expected)
+                .invalidValue(
+                    key: keyPath, source: source, value: shown ?? Masking.display(value, for: key), expected: expected)
             )
         }
         return result

@@ -1,4 +1,4 @@
-import NameSuggestion
+import Diagnostics
 import Testing
 
 @testable import Jobs

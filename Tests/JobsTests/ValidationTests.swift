@@ -196,7 +196,7 @@ import Testing
         let problem = try singleProblem("name: a\nkind: ingest\nsource: data/missing.jsonl\n", in: folder)
         #expect(
             problem == "\(folder.path("jobs.yaml")):3: source 'data/missing.jsonl' of job 'a' does not exist "
-                + "(resolved to \(folder.path("data/missing.jsonl")) from the job file's folder)")
+                + "(resolved to '\(folder.path("data/missing.jsonl"))' from the job file's folder)")
     }
 
     @Test func sourceThatIsADirectory() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Postgres
@@ -26,5 +27,48 @@ import Testing
     @Test func masksKnownSecretsAnywhere() {
         let text = "oops: Zq9!x@y and Zq9%21x%40y"
         #expect(Redaction.redact(text, secrets: ["Zq9!x@y"]) == "oops: *** and ***")
+    }
+}
+
+/// Strings libpq rejects, or reads otherwise than a person would: where the password is cannot be trusted, so what
+/// could be it is hidden, and libpq's message about it is scrubbed of the same text.
+@Suite struct UnparsedRedactionTests {
+    static let secret = "Zx9-Secret!"
+
+    @Test(arguments: [
+        // No `@`: libpq takes the password for the host or port.
+        ("postgresql://memory:Zx9-Secret!db.example.com:5432/memory", "postgresql://memory:***"),
+        // Truncated mid percent-escape.
+        ("postgres://memory:Zx9-Secret%2", "postgres://memory:***"),
+        // With user info, only the password and password parameters go.
+        ("postgresql://u:Zx9-Secret!@h/db?nonsense=1", "postgresql://u:***@h/db?nonsense=1"),
+        ("postgresql://u:Zx?9-Secret!@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u@h/db?password=Zx9-Secret!&x=1", "postgresql://u@h/db?password=***&x=1"),
+        // A misspelt keyword or a stray tab: only harmless keywords keep their values.
+        ("host=h user=u pssword=Zx9-Secret! dbname=d", "host=h user=u pssword=*** dbname=d"),
+        ("host=h pass\tword=Zx9-Secret!", "host=h *** word=***"),
+        ("password = Zx9-Secret!", "*** =*** ***"),
+        // No scheme separator: a conninfo string to libpq, one unparsable token here.
+        ("postgres//memory:Zx9-Secret%21@h:5433/memory", "***"),
+    ])
+    func hidesWhatMayBeThePassword(input: String, shown: String) {
+        let masked = Redaction.maskUnparsed(input)
+        #expect(masked.shown == shown)
+        let quoted = Redaction.scrub(
+            "cannot use '\(input)' (decoded: \(input.removingPercentEncoding ?? ""))", hiding: masked.hidden)
+        #expect(!quoted.contains("Secret"), "\(quoted)")
+    }
+
+    @Test(arguments: [
+        "postgres://memory:Zx9-Secret%2",
+        "postgresql://u:Zx9-Secret!@h/db?nonsense=1",
+        "host=h user=u pssword=Zx9-Secret! dbname=d",
+        "host=h pass\tword=Zx9-Secret!",
+        "postgres//memory:Zx9-Secret%21@h:5433/memory",
+    ])
+    func libpqsRejectionDoesNotQuoteIt(input: String) throws {
+        let error = try #require(throws: PostgresConnectionError.self) { try ConnectionConfiguration(input) }
+        #expect(!error.message.contains("Secret"), "\(error.message)")
+        #expect(!(error.target ?? "").contains("Secret"))
     }
 }

@@ -1,5 +1,5 @@
+import Diagnostics
 import Foundation
-import NameSuggestion
 import Testing
 
 @testable import Settings

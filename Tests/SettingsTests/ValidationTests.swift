@@ -100,12 +100,13 @@ struct InvalidValue: Sendable, CustomTestStringConvertible {
         #expect(problem.key == "database.url")
         #expect(problem.source == .environment(variable: "DATABASE_URL"))
         #expect(problem.description.hasPrefix("env DATABASE_URL: invalid value 'postgresql://app@host/db?nonsense=1'"))
+        #expect(problem.description.contains("invalid URI query parameter: \"nonsense\""))
         #expect(problem.description.contains("postgresql://user:password@host:port/database"))
         #expect(problem.description.contains("nonsense"))
     }
 
     @Test func invalidPartsOfAURLAreCaught() throws {
-        let (error, path) = try loadError("postgres:\n  url: postgresql://h:99999/db?sslmode=nope\n")
+        let (error, path) = try loadError("postgres:\n  url: postgresql://u@h:99999/db?sslmode=nope\n")
         #expect(error.problems.count == 2)
         #expect(error.problems.map(\.key) == ["postgres.url (port)", "postgres.url (sslmode)"])
         #expect(error.problems.allSatisfy { $0.source == .file(path: path ?? "", line: 2) })
