@@ -13,7 +13,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 endif
 
-APT_PACKAGES := libpq-dev postgresql pkg-config
+APT_PACKAGES := libpq-dev postgresql pkg-config openssl
 SWIFT_FORMAT_PATHS := Sources Tests Package.swift
 # Job files for `make run`; override with `make run JOBS="jobs/a.yaml jobs/b.yaml"`.
 JOBS ?= $(wildcard jobs/*.yaml)

@@ -127,6 +127,10 @@ let package = Package(
         .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
         .testTarget(name: "FuzzTests", dependencies: ["Jobs", "Settings"]),
         .testTarget(
+            name: "ServerFaultTests",
+            dependencies: ["Batch", "Jobs", "MemoryStore", "Settings", "Postgres", "ConnectionPool"]
+        ),
+        .testTarget(
             name: "ConnectionPoolTests",
             dependencies: [
                 "ConnectionPool",

@@ -119,7 +119,8 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         guard PQstatus(handle) == CONNECTION_OK, PQsetnonblocking(handle, 1) == 0, let cancel = PQgetCancel(handle)
         else {
-            let message = configuration.redact(Self.errorMessage(handle))
+            var message = configuration.redact(Self.errorMessage(handle))
+            if let advice = Self.advice(forConnectFailure: message) { message += " (\(advice))" }
             PQfinish(handle)
             throw PostgresConnectionError(kind: .connectFailed, message: message, target: configuration.maskedURL)
         }
@@ -510,6 +511,17 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private static func errorMessage(_ handle: OpaquePointer) -> String {
         tidy(PQerrorMessage(handle).map { String(cString: $0) } ?? "unknown error")
+    }
+
+    /// What to do about a refused connection that libpq reports without advice; nil for the rest. It matches the
+    /// server's English wording: a server with translated messages only loses the advice.
+    static func advice(forConnectFailure message: String) -> String? {
+        let limits = [
+            "too many clients already", "too many connections for", "remaining connection slots are reserved",
+        ]
+        guard limits.contains(where: message.contains) else { return nil }
+        return "the server is at its connection limit: max_connections, or a CONNECTION LIMIT on the role or "
+            + "database; lower pool_size + max_overflow, run fewer workers at once, or raise the limit"
     }
 
     /// libpq's messages are multi-line with tab indents; one line reads better in logs and reports.

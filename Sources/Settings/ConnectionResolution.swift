@@ -156,6 +156,7 @@ struct ConnectionResolution {
             case .user: (nil, "libpq default: the operating system user")
             case .password: (nil, "libpq default: none, or ~/.pgpass")
             case .sslmode: (nil, "libpq default: prefer")
+            case .sslrootcert: (nil, "libpq default: ~/.postgresql/root.crt")
             default: (nil, "operating system default")
             }
         return Setting(key: key.rawValue, value: value, source: .default, note: note)

@@ -10,6 +10,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case user
     case password
     case sslmode
+    case sslrootcert
     case applicationName = "application_name"
     case connectionTimeout = "connection_timeout"
     case keepalivesIdle = "keepalives_idle"
@@ -25,8 +26,8 @@ enum SettingKey: String, CaseIterable, Sendable {
 
     /// Keys that become libpq keywords, `url` aside.
     static let connectionKeys: [SettingKey] = [
-        .host, .port, .database, .user, .password, .sslmode, .applicationName, .connectionTimeout, .keepalivesIdle,
-        .keepalivesInterval, .keepalivesCount,
+        .host, .port, .database, .user, .password, .sslmode, .sslrootcert, .applicationName, .connectionTimeout,
+        .keepalivesIdle, .keepalivesInterval, .keepalivesCount,
     ]
 
     /// Keys that configure the pool.
@@ -61,6 +62,7 @@ enum SettingKey: String, CaseIterable, Sendable {
         case .user: "PGUSER"
         case .password: "PGPASSWORD"
         case .sslmode: "PGSSLMODE"
+        case .sslrootcert: "PGSSLROOTCERT"
         case .applicationName: "PGAPPNAME"
         case .connectionTimeout: "PGCONNECT_TIMEOUT"
         default: nil

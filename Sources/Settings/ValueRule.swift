@@ -40,7 +40,7 @@ extension SettingKey {
     /// What this key accepts.
     var rule: ValueRule {
         switch self {
-        case .url, .host, .database, .user, .password, .applicationName: .text
+        case .url, .host, .database, .user, .password, .sslrootcert, .applicationName: .text
         case .port: .wholeNumber(1...65_535)
         case .sslmode: .choice(ValueRule.sslModes)
         case .connectionTimeout: .wholeNumber(0...ValueRule.maximumSeconds, zeroMeans: "wait forever")
