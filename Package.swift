@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker"]
+            dependencies: ["Worker", "Postgres", "ConnectionPool"]
         ),
         .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
         .testTarget(name: "FuzzTests", dependencies: ["Jobs", "Settings"]),

@@ -20,6 +20,8 @@ public struct BatchReport: Sendable, Codable {
         public var jobsOK: Int
         public var jobsFailed: Int
         public var jobsSkipped: Int
+        /// The process's peak resident memory so far (getrusage), for spotting a batch that grows with its input.
+        public var peakRSSMB: Double?
 
         enum CodingKeys: String, CodingKey {
             case id, status
@@ -30,6 +32,7 @@ public struct BatchReport: Sendable, Codable {
             case jobsOK = "jobs_ok"
             case jobsFailed = "jobs_failed"
             case jobsSkipped = "jobs_skipped"
+            case peakRSSMB = "peak_rss_mb"
         }
     }
 

@@ -54,6 +54,7 @@ extension BatchReport {
         lines.append(
             "batch \(batch.id) \(batch.status): \(batch.jobsOK) ok, \(batch.jobsFailed) failed, "
                 + "\(batch.jobsSkipped) skipped of \(batch.jobsTotal) in \(seconds(batch.durationS))"
+                + (batch.peakRSSMB.map { String(format: ", peak RSS %.0f MB", $0) } ?? "")
         )
         return lines.joined(separator: "\n")
     }

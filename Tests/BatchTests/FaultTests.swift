@@ -111,4 +111,60 @@ import Testing
         #expect(report.leaks.outstandingLeases.isEmpty && report.leaks.openPools.isEmpty)
         #expect(report.pools.values.first?.poolClosed == true)
     }
+
+    /// A job whose units hold every connection (each blocked on a table lock) starves the other job: its units time
+    /// out with the pool's error, which names the setting and the holders; the report counts the timeouts against
+    /// that job; once the lock goes, the first job completes and nothing leaks.
+    @Test func aJobHoldingEveryConnectionMakesTheOthersTimeOut() async throws {
+        let fixture = try BatchFixture("exhausted")
+        let settings = try fixture.settings(poolSize: 1, maxOverflow: 2, poolTimeout: 1)
+        defer { Task { await fixture.remove(settings) } }
+        try fixture.write("data.jsonl", Self.messages(users: 3, perUser: 30))
+        let queries = (0..<40).map { "\"topic \($0 % 7)\"" }.joined(separator: ", ")
+        let file = try fixture.write(
+            "jobs.yaml",
+            """
+            jobs:
+              - name: hog
+                kind: ingest
+                source: data.jsonl
+                batch_size: 10
+                concurrency: 3
+              - name: lookup
+                kind: query
+                user: u0
+                concurrency: 1
+                queries: [\(queries)]
+            """
+        )
+        let admin = try await PostgresConnection.connect(settings.connection)
+        defer { admin.close() }
+        let store = MemoryStore(schema: fixture.schema)
+        _ = try await store.migrate(on: admin)
+        // The hog's inserts wait on this lock while holding their connections; the lookup's reads do not need it.
+        let locker = try await PostgresConnection.connect(settings.connection)
+        defer { locker.close() }
+        try await locker.execute(script: "BEGIN; LOCK TABLE \(fixture.schema).messages IN EXCLUSIVE MODE")
+        var options = BatchRunner.Options()
+        options.parallelJobs = 2
+        options.store = store
+        options.progress = { progress in
+            guard case .finished(job: "lookup", _, _, _) = progress else { return }
+            Task { try await locker.execute(script: "COMMIT") }
+        }
+        let report = try await BatchRunner(settings: settings, options: options, manager: .init())
+            .run(try JobLoader.load(files: [file]))
+        let hog = try #require(report.jobs.first { $0.name == "hog" })
+        let lookup = try #require(report.jobs.first { $0.name == "lookup" })
+        #expect(lookup.status == "failed")
+        #expect(lookup.poolUsage?.timeouts ?? 0 >= 1)
+        #expect(hog.poolUsage?.timeouts == 0)
+        let error = lookup.error ?? ""
+        #expect(error.contains("(pool_timeout): all 3 of max_size 3 are leased"), "\(error)")
+        #expect(error.contains("held by: hog"), "\(error)")
+        #expect(hog.status == "ok", "\(hog.error ?? "")")
+        #expect(hog.inserted == 90)
+        #expect(report.exitStatus(failOnLeak: true) == 1)
+        #expect(report.leaks.ok, "\(report.leaks)")
+    }
 }
