@@ -55,4 +55,27 @@ import Testing
         let named = ConnectionConfiguration(parameters: [("application_name", "mine")]).effectiveParameters
         #expect(!named.contains { $0.keyword == "fallback_application_name" })
     }
+
+    /// Values travel to libpq as keyword/value arrays: one that looks like more conninfo stays one value, so the
+    /// server is asked for a database of that odd name rather than being pointed elsewhere.
+    @Test func aValueCannotInjectParameters() async throws {
+        var configuration = try TestDatabase.configuration()
+        configuration["dbname"] = "memory_worker dbname=postgres user=nobody"
+        configuration["application_name"] = "x' options='-c statement_timeout=1"
+        let refused = await #expect(throws: PostgresConnectionError.self) {
+            try await PostgresConnection.connect(configuration)
+        }
+        #expect(
+            refused?.message.contains("database \"memory_worker dbname=postgres user=nobody\" does not exist") == true,
+            "\(refused?.message ?? "")")
+
+        configuration["dbname"] = try TestDatabase.configuration()["dbname"]
+        let connection = try await PostgresConnection.connect(configuration)
+        defer { connection.close() }
+        let (name, timeout) = try await connection.query(
+            "SELECT current_setting('application_name'), current_setting('statement_timeout')"
+        ).rows[0].decode((String, String).self)
+        #expect(name == "x' options='-c statement_timeout=1")
+        #expect(timeout == "0")
+    }
 }
