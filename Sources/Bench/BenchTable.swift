@@ -174,7 +174,7 @@ struct BenchTable {
         let largest = max(result.smallPeakRSSMegabytes, result.largePeakRSSMegabytes)
         let under = largest < result.limitMegabytes
         return [
-            "worker peak RSS (ru_maxrss from wait4, exact per process) for two ingests into fresh schemas",
+            "worker peak RSS (VmHWM, as its report gives it) for two ingests into fresh schemas",
             row(
                 "\(grouped(Double(result.smallMessages))) messages",
                 String(format: "%.1f MB", result.smallPeakRSSMegabytes),

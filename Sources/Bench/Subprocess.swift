@@ -7,7 +7,8 @@ struct ChildProcess: Sendable {
     /// The signal that ended the process, if one did.
     var signal: Int32?
     var wallSeconds: Double
-    /// `ru_maxrss` from `wait4`: the child's peak resident set size.
+    /// `ru_maxrss` from `wait4`: the child's peak resident set size, or the spawning process's if that was larger
+    /// (Linux carries the high-water mark across exec).
     var peakRSSBytes: Int
     var userCPUSeconds: Double
     var systemCPUSeconds: Double
@@ -36,11 +37,10 @@ struct ChildProcess: Sendable {
 /// Runs programs with `posix_spawn` and reaps them with `wait4`.
 ///
 /// Not Foundation's `Process`: it reaps with `waitpid` and so throws the child's resource usage away. `wait4` returns
-/// the `rusage` of exactly the child it reaps, so `ru_maxrss` is that child's peak resident set size as the kernel
-/// tracked it (its high-water mark at exit, in KiB on Linux). That is exact, where polling `VmHWM` in
-/// `/proc/<pid>/status` can miss growth after the last poll, and it is per child, where
-/// `getrusage(RUSAGE_CHILDREN)` reports the largest of all children reaped so far (pgbench and psql included). The
-/// children's output goes to files next to the bench's other temporary files, so nothing is lost to a full pipe.
+/// the `rusage` of exactly the child it reaps: its CPU times, and a `ru_maxrss` that is the larger of the child's
+/// peak and the bench's own at the spawn (Linux keeps the high-water mark across exec), which is why the worker's
+/// memory comes from its report (`VmHWM`) instead. The children's output goes to files next to the bench's other
+/// temporary files, so nothing is lost to a full pipe.
 enum Subprocess {
     static func run(
         executable: String,

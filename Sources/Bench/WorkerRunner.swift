@@ -59,7 +59,8 @@ struct WorkerRunner: Sendable {
             throw BenchError("worker (\(label)) reported a failure: \(report.jobs.first?.error ?? "a leak")")
         }
         return WorkerRun(
-            job: job, process: ProcessFigures(child), batchSeconds: report.batch.durationS,
+            job: job, process: ProcessFigures(child, reportedPeakRSSMiB: report.batch.peakRssMb),
+            batchSeconds: report.batch.durationS,
             itemsPerSecond: Double(job.items) / max(job.durationS, 1e-9))
     }
 }
@@ -68,6 +69,7 @@ struct WorkerRunner: Sendable {
 struct WorkerReport: Decodable {
     struct Batch: Decodable {
         var durationS: Double
+        var peakRssMb: Double?
     }
 
     struct Leaks: Decodable {
@@ -115,14 +117,16 @@ struct ProcessFigures: Codable, Sendable {
     var wallSeconds: Double
     var userCPUSeconds: Double
     var systemCPUSeconds: Double
-    /// Peak resident set size in MB (10^6 bytes).
+    /// Peak resident set size in MB (10^6 bytes): the worker's own VmHWM from its report. wait4's `ru_maxrss`
+    /// is only the fallback: it survives exec, and posix_spawn runs the child in the bench's memory until the exec,
+    /// so it never reads below the bench's own peak.
     var peakRSSMegabytes: Double
 
-    init(_ child: ChildProcess) {
+    init(_ child: ChildProcess, reportedPeakRSSMiB: Double?) {
         wallSeconds = child.wallSeconds
         userCPUSeconds = child.userCPUSeconds
         systemCPUSeconds = child.systemCPUSeconds
-        peakRSSMegabytes = Double(child.peakRSSBytes) / 1e6
+        peakRSSMegabytes = reportedPeakRSSMiB.map { $0 * 1_048_576 / 1e6 } ?? Double(child.peakRSSBytes) / 1e6
     }
 }
 
