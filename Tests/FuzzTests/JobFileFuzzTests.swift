@@ -88,24 +88,7 @@ import Testing
 
     /// A job file from the corpus with one to three mutations, structural or byte-level.
     static func jobFile(_ mutations: inout Mutations) -> [UInt8] {
-        var lines = mutations.random.pick(Corpus.jobFiles).split(separator: "\n").map(String.init)
-        for _ in 0..<mutations.random.int(1...3) {
-            if mutations.random.chance(65) {
-                mutations.mutateYAML(&lines)
-            } else if mutations.random.chance(20) {
-                mutations.mutateLines(&lines)
-            } else {
-                var bytes = Array(lines.joined(separator: "\n").utf8)
-                mutations.mutateBytes(&bytes)
-                lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                    .map(String.init)
-                if bytes.contains(where: { $0 >= 0x80 }) {
-                    // Decoding would repair invalid UTF-8; keep the damaged bytes and stop mutating the text.
-                    return bytes + [0x0A]
-                }
-            }
-        }
-        return Array((lines.joined(separator: "\n") + "\n").utf8)
+        mutations.mutatedYAMLFile(mutations.random.pick(Corpus.jobFiles))
     }
 
     /// Every problem is `path:line: message` with the line inside the file (or just after its end, where a

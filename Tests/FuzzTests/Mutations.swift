@@ -203,6 +203,26 @@ struct Mutations {
         return (lines, "\(prefix)\(levels - 1)")
     }
 
+    /// `text`, a YAML file, with one to three mutations, structural or byte-level. Byte damage that leaves invalid
+    /// UTF-8 ends the mutating: decoding would repair it, so the damaged bytes are what is returned.
+    mutating func mutatedYAMLFile(_ text: String) -> [UInt8] {
+        var lines = text.split(separator: "\n").map(String.init)
+        for _ in 0..<random.int(1...3) {
+            if random.chance(65) {
+                mutateYAML(&lines)
+            } else if random.chance(20) {
+                mutateLines(&lines)
+            } else {
+                var bytes = Array(lines.joined(separator: "\n").utf8)
+                mutateBytes(&bytes)
+                if bytes.contains(where: { $0 >= 0x80 }) { return bytes + [0x0A] }
+                lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                    .map(String.init)
+            }
+        }
+        return Array((lines.joined(separator: "\n") + "\n").utf8)
+    }
+
     /// Applies one structure-aware change to the lines of a YAML document.
     mutating func mutateYAML(_ lines: inout [String]) {
         let keyed = lines.indices.filter { KeyedLine(lines[$0]) != nil }

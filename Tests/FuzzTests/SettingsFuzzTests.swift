@@ -65,22 +65,9 @@ import Testing
 
     /// A config file from the corpus, mutated in seven cases out of ten.
     static func configFile(_ mutations: inout Mutations) -> [UInt8] {
-        var lines = mutations.random.pick(Corpus.configFiles).split(separator: "\n").map(String.init)
-        guard mutations.random.chance(70) else { return Array((lines.joined(separator: "\n") + "\n").utf8) }
-        for _ in 0..<mutations.random.int(1...3) {
-            if mutations.random.chance(65) {
-                mutations.mutateYAML(&lines)
-            } else if mutations.random.chance(20) {
-                mutations.mutateLines(&lines)
-            } else {
-                var bytes = Array(lines.joined(separator: "\n").utf8)
-                mutations.mutateBytes(&bytes)
-                if bytes.contains(where: { $0 >= 0x80 }) { return bytes + [0x0A] }
-                lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                    .map(String.init)
-            }
-        }
-        return Array((lines.joined(separator: "\n") + "\n").utf8)
+        let file = mutations.random.pick(Corpus.configFiles)
+        guard mutations.random.chance(70) else { return Array((file + "\n").utf8) }
+        return mutations.mutatedYAMLFile(file)
     }
 
     /// A few variables from the corpus, some of them spoilt: wrong values, or URLs with a character dropped,
