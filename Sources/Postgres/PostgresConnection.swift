@@ -443,7 +443,14 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Reads input until a whole result is available.
+    ///
+    /// Before the first wait the task yields once and reads what has come: the reply to a short statement often
+    /// arrives while the other ready tasks run, and then it is read here, with one `recv`, instead of through the
+    /// reactor (an `epoll_ctl` to arm the socket, and a wake-up on the reactor's thread that hops back to the pool).
     private func waitForResult() async throws {
+        guard PQisBusy(handle) == 1 else { return }
+        await Task.yield()
+        if PQconsumeInput(handle) == 0 { throw lost() }
         while PQisBusy(handle) == 1 {
             _ = try await wait(.readable)
             if PQconsumeInput(handle) == 0 { throw lost() }
