@@ -65,13 +65,13 @@ struct SessionLanes {
 
     /// FNV-1a over user and session: the same lanes on every run, unlike `Hasher`, which is seeded per process.
     private func lane(of message: Message) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        message.user.utf8.forEach(mix)
-        mix(0x1F)
-        message.session.utf8.forEach(mix)
+        var hash = message.user.utf8.reduce(0xcbf2_9ce4_8422_2325, Self.fnv1a)
+        hash = Self.fnv1a(hash, 0x1F)
+        hash = message.session.utf8.reduce(hash, Self.fnv1a)
         return Int(hash % UInt64(pending.count))
+    }
+
+    private static func fnv1a(_ hash: UInt64, _ byte: UInt8) -> UInt64 {
+        (hash ^ UInt64(byte)) &* 0x100_0000_01b3
     }
 }

@@ -102,7 +102,14 @@ struct JSONRecord {
 
     /// The offset of the first byte that is not part of valid UTF-8, or nil when all of it is valid.
     static func invalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let firstNonASCII = bytes.firstIndex(where: { $0 >= 0x80 }) else { return nil }
+        // Eight bytes at a time up to the first word with a non-ASCII byte: most lines are mostly ASCII.
+        var asciiPrefix = 0
+        while asciiPrefix + 8 <= bytes.count,
+            bytes.loadUnaligned(fromByteOffset: asciiPrefix, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+        {
+            asciiPrefix += 8
+        }
+        guard let firstNonASCII = bytes[asciiPrefix...].firstIndex(where: { $0 >= 0x80 }) else { return nil }
         var iterator = bytes[firstNonASCII...].makeIterator()
         var decoder = UTF8()
         var offset = firstNonASCII
