@@ -47,4 +47,13 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(repeated.utf8)) as? [String: Any]
         #expect(try parse(repeated).get().optionalString("a", expected: "").get() == object?["a"] as? String)
     }
+
+    @Test(arguments: [0, 1, 7, 8, 9, 15, 16, 17, 40])
+    func theFirstInvalidByteIsFoundWherever(_ offset: Int) {
+        let ascii = Array(repeating: UInt8(ascii: "a"), count: offset)
+        let valid = ascii + Array("é✓".utf8) + ascii
+        #expect(valid.withUnsafeBytes { JSONRecord.invalidUTF8Offset($0) } == nil)
+        let invalid = ascii + [0xC3, 0x28] + ascii
+        #expect(invalid.withUnsafeBytes { JSONRecord.invalidUTF8Offset($0) } == offset)
+    }
 }
