@@ -72,7 +72,7 @@ struct JobExecution {
                 case .inline(let messages): messages.map { .success($0) }
                 }
             var iterator = records.makeIterator()
-            var lanes = SessionLanes(lanes: concurrency, batchSize: spec.batchSize)
+            var lanes = SessionLanes(lanes: 2 * concurrency, batchSize: spec.batchSize)
             let inFlight = lanes.inFlight
             let feed = WorkFeed<SessionLanes.Batch> {
                 try lanes.next {
@@ -89,7 +89,9 @@ struct JobExecution {
                 }
             }
             let batchDone: @Sendable (SessionLanes.Batch) -> Void = { batch in
-                inFlight.withLock { $0[batch.lane] -= 1 }
+                inFlight.withLock { inFlight in
+                    for lane in batch.lanes { inFlight[lane] -= 1 }
+                }
             }
             try await forEachUnit(of: feed, outcome: outcome, done: batchDone) { task, batch in
                 let result = try await leases.withConnection(task: task) { connection in

@@ -26,7 +26,9 @@ import Testing
             inFlight.append(batch)
             if inFlight.count >= running {
                 let finished = inFlight.removeFirst()
-                feed.inFlight.withLock { $0[finished.lane] -= 1 }
+                feed.inFlight.withLock { inFlight in
+                    for lane in finished.lanes { inFlight[lane] -= 1 }
+                }
             }
         }
         return taken
@@ -47,13 +49,20 @@ import Testing
     @Test func aSessionStaysInOneLane() {
         let batches = Self.drain(Self.messages(sessions: 40, each: 30), lanes: 4, batchSize: 25, running: 4)
         var laneOfSession: [String: Int] = [:]
-        for batch in batches {
+        for batch in batches where batch.lanes.count == 1 {
             for message in batch.messages {
-                #expect(laneOfSession[message.session, default: batch.lane] == batch.lane)
-                laneOfSession[message.session] = batch.lane
+                #expect(laneOfSession[message.session, default: batch.lanes[0]] == batch.lanes[0])
+                laneOfSession[message.session] = batch.lanes[0]
             }
         }
         #expect(Set(laneOfSession.values).count > 1)
+        // Only what is left at the end of the source mixes lanes.
+        #expect(batches.dropLast(4).allSatisfy { $0.lanes.count == 1 })
+    }
+
+    @Test func aSmallSourceIsNotCutIntoABatchPerLane() {
+        let batches = Self.drain(Self.messages(sessions: 6, each: 1), lanes: 8, batchSize: 4, running: 1)
+        #expect(batches.map(\.messages.count) == [4, 2])
     }
 
     @Test func oneLaneAloneIsHandedOutInFullBatches() {
