@@ -72,27 +72,34 @@ struct JobExecution {
                 case .inline(let messages): messages.map { .success($0) }
                 }
             var iterator = records.makeIterator()
-            let feed = WorkFeed<[Message]> {
-                var batch: [Message] = []
-                batch.reserveCapacity(spec.batchSize)
-                while batch.count < spec.batchSize, let record = iterator.next() {
-                    switch record {
-                    case .success(let message):
-                        batch.append(message)
-                    case .failure(let bad):
-                        guard spec.onBadRecord == .skip else { throw BadRecordError(record: bad) }
-                        outcome.withLock { $0.skipped(bad) }
+            var lanes = SessionLanes(lanes: 2 * concurrency, batchSize: spec.batchSize)
+            let inFlight = lanes.inFlight
+            let feed = WorkFeed<SessionLanes.Batch> {
+                try lanes.next {
+                    while let record = iterator.next() {
+                        switch record {
+                        case .success(let message):
+                            return message
+                        case .failure(let bad):
+                            guard spec.onBadRecord == .skip else { throw BadRecordError(record: bad) }
+                            outcome.withLock { $0.skipped(bad) }
+                        }
                     }
+                    return nil
                 }
-                return batch.isEmpty ? nil : batch
             }
-            try await forEachUnit(of: feed, outcome: outcome) { task, batch in
+            let batchDone: @Sendable (SessionLanes.Batch) -> Void = { batch in
+                inFlight.withLock { inFlight in
+                    for lane in batch.lanes { inFlight[lane] -= 1 }
+                }
+            }
+            try await forEachUnit(of: feed, outcome: outcome, done: batchDone) { task, batch in
                 let result = try await leases.withConnection(task: task) { connection in
                     try await store.ingest(
-                        batch.map(MemoryMessage.init), maxChunkChars: spec.maxChunkChars, on: connection)
+                        batch.messages.map(MemoryMessage.init), maxChunkChars: spec.maxChunkChars, on: connection)
                 }
                 outcome.withLock { outcome in
-                    outcome.items += batch.count
+                    outcome.items += batch.messages.count
                     outcome.inserted? += result.inserted
                     outcome.duplicates? += result.duplicates
                     outcome.chunks? += result.chunksWritten
@@ -160,11 +167,12 @@ struct JobExecution {
 
     // MARK: Fan-out
 
-    /// Runs `unit` for every item of `feed` on `concurrency` tasks; the first error stops the feed and the other
-    /// tasks, and is rethrown.
+    /// Runs `unit` for every item of `feed` on `concurrency` tasks, then `done` once per item, whether it (after any
+    /// retries) succeeded or not; the first error stops the feed and the other tasks, and is rethrown.
     private func forEachUnit<Item: Sendable>(
         of feed: WorkFeed<Item>,
         outcome: Locked<JobOutcome>,
+        done: @escaping @Sendable (Item) -> Void = { _ in },
         _ unit: @escaping @Sendable (Int, Item) async throws -> Void
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -172,6 +180,7 @@ struct JobExecution {
                 group.addTask { [retry] in
                     let countRetry: (any Error) -> Void = { _ in outcome.withLock { $0.retries += 1 } }
                     while !shutdown.isRequested, let item = try feed.take() {
+                        defer { done(item) }
                         try Task.checkCancellation()
                         try await retry.run(onRetry: countRetry) {
                             try await unit(task, item)

@@ -3,10 +3,21 @@ import Foundation
 
 /// One line of a JSON Lines source parsed into an object, with field access that says exactly what is wrong.
 ///
-/// `JSONSerialization` does the parsing: it is in every Foundation, is fast on small objects, and leaves the type
-/// checks to this code, which phrases them for people.
+/// The usual record, a flat object of strings and nulls, is read by ``FlatObjectReader``: ingest reads one per
+/// message, and `JSONSerialization` spent most of the reader's time boxing values into `Any` and casting them back.
+/// Every other line (other value types, duplicate keys, anything malformed) goes to `JSONSerialization`, which is in
+/// every Foundation and decides what is valid JSON and how its errors read; this code phrases the type checks.
 struct JSONRecord {
-    private let object: [String: Any]
+    /// A field's value as the checks need it.
+    enum Field {
+        case string(String)
+        case null
+        /// Any other JSON value, described as a message names it ("the number 7").
+        case other(description: String)
+    }
+
+    /// In the order the line has them; objects have a handful of fields, so a scan beats hashing.
+    private let fields: [(key: String, value: Field)]
 
     /// The object on `bytes`, or what is wrong with the line.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<JSONRecord, RuleViolation> {
@@ -16,6 +27,8 @@ struct JSONRecord {
                 RuleViolation(
                     "is not valid UTF-8 (byte \(offset + 1) of the line is 0x\(byte)); expected UTF-8 encoded JSON"))
         }
+        var reader = FlatObjectReader(bytes: bytes)
+        if let fields = reader.read() { return .success(JSONRecord(fields: fields)) }
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             return .failure(RuleViolation("is empty; expected a JSON object"))
         }
@@ -34,27 +47,42 @@ struct JSONRecord {
         guard let object = value as? [String: Any] else {
             return .failure(RuleViolation("is \(describe(value)), not an object; expected one JSON object per line"))
         }
-        return .success(JSONRecord(object: object))
+        return .success(
+            JSONRecord(
+                fields: object.map { key, value in
+                    switch value {
+                    case is NSNull: (key, .null)
+                    case let text as String: (key, .string(text))
+                    default: (key, .other(description: describe(value)))
+                    }
+                }))
     }
 
     /// The text of a required string field, or what is wrong with it; `expected` describes a good value.
     func string(_ key: String, expected: String) -> Result<String, RuleViolation> {
-        switch optionalString(key, expected: expected) {
-        case .success(let value?): .success(value)
-        case .success(nil) where object[key] == nil:
-            .failure(RuleViolation("field '\(key)' is missing; expected \(expected)"))
-        case .success(nil): .failure(RuleViolation("field '\(key)' is null; expected \(expected)"))
-        case .failure(let violation): .failure(violation)
+        switch field(key) {
+        case .string(let text): .success(text)
+        case nil: .failure(RuleViolation("field '\(key)' is missing; expected \(expected)"))
+        case .null: .failure(RuleViolation("field '\(key)' is null; expected \(expected)"))
+        case .other(let description): .failure(Self.wrongType(key, description, expected))
         }
     }
 
     /// The text of an optional string field; nil when it is absent or null (what exporters write for "unknown").
     func optionalString(_ key: String, expected: String) -> Result<String?, RuleViolation> {
-        guard let value = object[key], !(value is NSNull) else { return .success(nil) }
-        guard let text = value as? String else {
-            return .failure(RuleViolation("field '\(key)' is \(Self.describe(value)); expected \(expected)"))
+        switch field(key) {
+        case .string(let text): .success(text)
+        case nil, .null: .success(nil)
+        case .other(let description): .failure(Self.wrongType(key, description, expected))
         }
-        return .success(text)
+    }
+
+    private func field(_ key: String) -> Field? {
+        fields.first { $0.key == key }?.value
+    }
+
+    private static func wrongType(_ key: String, _ description: String, _ expected: String) -> RuleViolation {
+        RuleViolation("field '\(key)' is \(description); expected \(expected)")
     }
 
     /// A JSON value as a message names it: its type, and the value when short.
@@ -76,7 +104,14 @@ struct JSONRecord {
 
     /// The offset of the first byte that is not part of valid UTF-8, or nil when all of it is valid.
     static func invalidUTF8Offset(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let firstNonASCII = bytes.firstIndex(where: { $0 >= 0x80 }) else { return nil }
+        // Eight bytes at a time up to the first word with a non-ASCII byte: most lines are mostly ASCII.
+        var asciiPrefix = 0
+        while asciiPrefix + 8 <= bytes.count,
+            bytes.loadUnaligned(fromByteOffset: asciiPrefix, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+        {
+            asciiPrefix += 8
+        }
+        guard let firstNonASCII = bytes[asciiPrefix...].firstIndex(where: { $0 >= 0x80 }) else { return nil }
         var iterator = bytes[firstNonASCII...].makeIterator()
         var decoder = UTF8()
         var offset = firstNonASCII
@@ -85,6 +120,150 @@ struct JSONRecord {
             case .scalarValue(let scalar): offset += UTF8.width(scalar)
             case .emptyInput: return nil
             case .error: return offset
+            }
+        }
+    }
+}
+
+/// Reads a line holding one JSON object whose values are all strings or null, with distinct keys; any other line
+/// gives nil, for `JSONSerialization` to read or reject. The line's UTF-8 is already checked.
+private struct FlatObjectReader {
+    let bytes: UnsafeRawBufferPointer
+    private var index = 0
+
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    mutating func read() -> [(key: String, value: JSONRecord.Field)]? {
+        skipWhitespace()
+        guard take(UInt8(ascii: "{")) else { return nil }
+        var fields: [(key: String, value: JSONRecord.Field)] = []
+        skipWhitespace()
+        if !take(UInt8(ascii: "}")) {
+            repeat {
+                skipWhitespace()
+                guard let key = string() else { return nil }
+                skipWhitespace()
+                guard take(UInt8(ascii: ":")) else { return nil }
+                skipWhitespace()
+                let value: JSONRecord.Field
+                if let text = string() {
+                    value = .string(text)
+                } else if takeNull() {
+                    value = .null
+                } else {
+                    return nil
+                }
+                // JSONSerialization decides what a repeated key means.
+                guard !fields.contains(where: { $0.key == key }) else { return nil }
+                fields.append((key, value))
+                skipWhitespace()
+            } while take(UInt8(ascii: ","))
+            guard take(UInt8(ascii: "}")) else { return nil }
+        }
+        skipWhitespace()
+        return index == bytes.count ? fields : nil
+    }
+
+    /// The string token here, decoded; nil if there is none or it is malformed.
+    private mutating func string() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        // Most strings have no escapes: their bytes are the string.
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                defer { index += 1 }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                return escapedString(from: start)
+            case ..<0x20:
+                return nil
+            default:
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    /// The rest of a string that has escapes, `start` being its first byte and `index` its first backslash.
+    private mutating func escapedString(from start: Int) -> String? {
+        var decoded = [UInt8](bytes[start..<index])
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(decoding: decoded, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard index < bytes.count else { return nil }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(escaped)
+                case UInt8(ascii: "b"): decoded.append(0x08)
+                case UInt8(ascii: "f"): decoded.append(0x0C)
+                case UInt8(ascii: "n"): decoded.append(0x0A)
+                case UInt8(ascii: "r"): decoded.append(0x0D)
+                case UInt8(ascii: "t"): decoded.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard let scalar = unicodeEscape() else { return nil }
+                    UTF8.encode(scalar) { decoded.append($0) }
+                default: return nil
+                }
+            case ..<0x20:
+                return nil
+            default:
+                decoded.append(byte)
+            }
+        }
+        return nil
+    }
+
+    /// The scalar of `\uXXXX` (after the `u`), joining a surrogate pair; nil for a lone surrogate.
+    private mutating func unicodeEscape() -> Unicode.Scalar? {
+        guard let unit = hex4() else { return nil }
+        guard (0xD800..<0xDC00).contains(unit) else { return Unicode.Scalar(unit) }
+        guard take(UInt8(ascii: "\\")), take(UInt8(ascii: "u")), let low = hex4(), (0xDC00..<0xE000).contains(low)
+        else { return nil }
+        return Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard index + 4 <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for byte in bytes[index..<index + 4] {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        index += 4
+        return value
+    }
+
+    private mutating func takeNull() -> Bool {
+        guard bytes.count - index >= 4, bytes[index..<index + 4].elementsEqual("null".utf8) else { return false }
+        index += 4
+        return true
+    }
+
+    private mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): index += 1
+            default: return
             }
         }
     }

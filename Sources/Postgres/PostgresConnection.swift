@@ -58,7 +58,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Set when the connection failed in use; read and written only by the claim holder.
     private var broken = false
     /// Statement names by signature (parameter types and SQL), for the statements prepared on this connection.
-    private var preparedStatements: [String: String] = [:]
+    private var preparedStatements: [StatementSignature: String] = [:]
 
     /// Prepared statements kept per connection; past this, statements run unnamed rather than grow without bound.
     static let preparedStatementLimit = 256
@@ -392,7 +392,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Returns the name of a statement prepared for `sql` with these parameter types, preparing it on first use.
     private func preparedStatement(for sql: String, types: [Oid]) async throws -> String? {
-        let signature = types.map(String.init).joined(separator: ",") + "|" + sql
+        let signature = StatementSignature(sql: sql, types: types)
         if let name = preparedStatements[signature] { return name }
         guard preparedStatements.count < Self.preparedStatementLimit else { return nil }
         let name = "mw\(preparedStatements.count + 1)"
@@ -444,7 +444,14 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Reads input until a whole result is available.
+    ///
+    /// Before the first wait the task yields once and reads what has come: the reply to a short statement often
+    /// arrives while the other ready tasks run, and then it is read here, with one `recv`, instead of through the
+    /// reactor (an `epoll_ctl` to arm the socket, and a wake-up on the reactor's thread that hops back to the pool).
     private func waitForResult() async throws {
+        guard PQisBusy(handle) == 1 else { return }
+        await Task.yield()
+        if PQconsumeInput(handle) == 0 { throw lost() }
         while PQisBusy(handle) == 1 {
             _ = try await wait(.readable)
             if PQconsumeInput(handle) == 0 { throw lost() }
@@ -556,6 +563,13 @@ public final class PostgresConnection: @unchecked Sendable {
         let constValues = values.map { UnsafePointer($0) }
         return body(constKeywords, constValues)
     }
+}
+
+/// What a prepared statement is looked up by, on every statement: the fields themselves, not a string built from
+/// them, so a lookup allocates nothing.
+private struct StatementSignature: Hashable {
+    var sql: String
+    var types: [Oid]
 }
 
 /// Receives the server's notices (e.g. "table already exists, skipping") so libpq does not print them to stderr.

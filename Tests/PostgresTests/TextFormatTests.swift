@@ -45,6 +45,8 @@ import Testing
         let elements: [String?] = ["plain", "with,comma", "with \"quote\"", "back\\slash", "", nil, "NULL", "{}"]
         let text = ArrayText.format(elements)
         #expect(parse(text, as: TextArray.self)?.elements == elements)
+        #expect(ArrayText.format(["a", "b\"c\\", nil, "ü"]) == #"{"a","b\"c\\",NULL,"ü"}"#)
+        #expect(ArrayText.format([]) == "{}")
         #expect(parse("{}", as: TextArray.self)?.elements == [])
         #expect(parse("{a,NULL,b}", as: TextArray.self)?.elements == ["a", nil, "b"])
     }

@@ -1,4 +1,5 @@
 import CLibPQ
+import Glibc
 
 /// Statement parameters laid out as libpq's parallel arrays, all values in one buffer.
 struct EncodedParameters {
@@ -30,7 +31,11 @@ struct EncodedParameters {
             switch parameter.payload {
             case .text(let text):
                 storage.append(contentsOf: text.utf8)
-                guard !storage[start...].contains(0) else {
+                let hasNUL = storage.withUnsafeBytes { all in
+                    let appended = UnsafeRawBufferPointer(rebasing: all[start...])
+                    return appended.baseAddress.map { memchr($0, 0, appended.count) != nil } ?? false
+                }
+                guard !hasNUL else {
                     throw PostgresConnectionError(
                         kind: .invalidParameter,
                         message: "parameter $\(index + 1) contains a NUL character, which PostgreSQL text cannot hold",

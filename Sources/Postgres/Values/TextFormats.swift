@@ -173,22 +173,47 @@ enum TimestampText {
 
 /// One-dimensional array literals: `{a,"b c",NULL}`.
 enum ArrayText {
+    /// Every element is quoted, so only `"` and `\\` need escaping. Ingest sends its batches as such literals (a
+    /// few hundred kilobytes per statement), so the text is written as UTF-8 bytes straight into the string's
+    /// storage, sized for the worst case (every byte escaped) up front, rather than appended a character at a time.
     static func format(_ elements: [String?]) -> String {
-        var text = "{"
-        for (index, element) in elements.enumerated() {
-            if index > 0 { text += "," }
-            guard let element else {
-                text += "NULL"
-                continue
+        var capacity = 2
+        for element in elements { capacity += 1 + (element.map { 2 + 2 * $0.utf8.count } ?? 4) }
+        return String(unsafeUninitializedCapacity: capacity) { buffer in
+            var count = 0
+            func put(_ byte: UInt8) {
+                buffer[count] = byte
+                count += 1
             }
-            text += "\""
-            for character in element.unicodeScalars {
-                if character == "\\" || character == "\"" { text += "\\" }
-                text.unicodeScalars.append(character)
+            put(UInt8(ascii: "{"))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { put(UInt8(ascii: ",")) }
+                guard let element else {
+                    for byte in "NULL".utf8 { put(byte) }
+                    continue
+                }
+                put(UInt8(ascii: "\""))
+                // Native strings are contiguous, and copied whole when they hold nothing to escape (the usual case).
+                let copied = element.utf8.withContiguousStorageIfAvailable { bytes in
+                    guard !bytes.contains(where: needsEscape) else { return false }
+                    count = buffer[count...].initialize(fromContentsOf: bytes)
+                    return true
+                }
+                if copied != true {
+                    for byte in element.utf8 {
+                        if needsEscape(byte) { put(UInt8(ascii: "\\")) }
+                        put(byte)
+                    }
+                }
+                put(UInt8(ascii: "\""))
             }
-            text += "\""
+            put(UInt8(ascii: "}"))
+            return count
         }
-        return text + "}"
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"")
     }
 
     static func parse(_ text: UnsafeRawBufferPointer) -> [String?]? {
