@@ -92,9 +92,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "Bench",
-            dependencies: ["Postgres", "ConnectionPool", "MemoryStore", "SampleData"]
+            dependencies: ["Postgres", "ConnectionPool", "MemoryStore", "SampleData", "CAllocationCounter"]
         ),
         .testTarget(
             name: "PostgresTests",

@@ -116,7 +116,18 @@ struct BenchTable {
             }
             lines.append(pad("\(size)", 10) + cells.joined())
         }
-        lines.append("state machine alone (no I/O): \(result.stateMachine)")
+        let machine = result.stateMachine
+        lines.append(
+            "state machine alone (no I/O), lease + return, best of \(machine.runs) × \(grouped(Double(machine.cycles))) "
+                + "cycles:")
+        lines.append(
+            row(
+                "  connection idle", String(format: "%.0f ns", machine.nanosecondsPerCycle),
+                String(format: "%.1f allocations per cycle", machine.allocationsPerCycle)))
+        lines.append(
+            row(
+                "  another request waiting", String(format: "%.0f ns", machine.queuedNanosecondsPerCycle),
+                String(format: "%.1f allocations per cycle", machine.queuedAllocationsPerCycle)))
         return lines
     }
 
