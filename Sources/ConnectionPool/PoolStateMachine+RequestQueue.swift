@@ -6,8 +6,8 @@ extension PoolStateMachine {
     struct RequestQueue {
         struct Entry: Equatable {
             var id: RequestID
-            var enqueuedAt: ContinuousClock.Instant
-            var deadline: ContinuousClock.Instant
+            var enqueuedAt: Moment
+            var deadline: Moment
         }
 
         private var entries: [Entry] = []

@@ -26,8 +26,11 @@ package struct PoolStateMachine {
         var connection: ConnectionID
         var request: RequestID
         var holder: Holder
-        var since: ContinuousClock.Instant
+        var started: Moment
         var warned = false
+
+        /// When the lease began.
+        var since: ContinuousClock.Instant { started.instant }
     }
 
     package enum Failure: Sendable, Equatable {
@@ -61,13 +64,13 @@ package struct PoolStateMachine {
 
     private enum ConnectionState {
         case opening
-        case idle(since: ContinuousClock.Instant)
+        case idle(since: Moment)
         case leased(Lease)
     }
 
     private struct Connection {
         var state: ConnectionState
-        var openedAt: ContinuousClock.Instant?
+        var openedAt: Moment?
     }
 
     let settings: PoolSettings
@@ -81,7 +84,7 @@ package struct PoolStateMachine {
     private var openingCount = 0
     private var leasedCount = 0
     /// After a failed open, no new attempt before this instant (doubling backoff), so a dead server is not hammered.
-    private var retryNotBefore: ContinuousClock.Instant?
+    private var retryNotBefore: Moment?
     private var retryDelay: Duration = .zero
 
     static let firstRetryDelay: Duration = .milliseconds(100)
@@ -95,6 +98,7 @@ package struct PoolStateMachine {
 
     /// Opens the `minSize` connections.
     package mutating func start(now: ContinuousClock.Instant) -> [Action] {
+        let now = Moment(now)
         var actions: [Action] = []
         replenish(now: now, into: &actions)
         return actions
@@ -106,6 +110,7 @@ package struct PoolStateMachine {
         holder: Holder,
         now: ContinuousClock.Instant
     ) -> [Action] {
+        let now = Moment(now)
         counters.requests += 1
         guard !isClosing else { return [.fail(request, .closed)] }
         var actions: [Action] = []
@@ -127,6 +132,7 @@ package struct PoolStateMachine {
 
     /// The waiting request's task was cancelled.
     mutating func cancelRequest(_ request: RequestID, now: ContinuousClock.Instant) -> [Action] {
+        let now = Moment(now)
         guard let entry = waiting.remove(request) else { return [] }
         holders[request] = nil
         counters.waitTime += now - entry.enqueuedAt
@@ -134,6 +140,7 @@ package struct PoolStateMachine {
     }
 
     package mutating func connectionOpened(_ connection: ConnectionID, now: ContinuousClock.Instant) -> [Action] {
+        let now = Moment(now)
         guard case .opening = connections[connection]?.state else { return [] }
         openingCount -= 1
         counters.connectionsOpened += 1
@@ -148,6 +155,7 @@ package struct PoolStateMachine {
     }
 
     mutating func connectionFailed(_ connection: ConnectionID, now: ContinuousClock.Instant) -> [Action] {
+        let now = Moment(now)
         guard case .opening = connections[connection]?.state else { return [] }
         connections[connection] = nil
         openingCount -= 1
@@ -169,9 +177,10 @@ package struct PoolStateMachine {
         state: ReturnState,
         now: ContinuousClock.Instant
     ) -> [Action] {
+        let now = Moment(now)
         guard case .leased(let lease) = connections[connection]?.state else { return [] }
         leasedCount -= 1
-        counters.usageTime += now - lease.since
+        counters.usageTime += now - lease.started
         if state != .clean { counters.badReturns += 1 }
         var actions: [Action] = []
         if state == .broken || isPastLifetime(connection, now: now) || isClosing {
@@ -187,6 +196,7 @@ package struct PoolStateMachine {
 
     /// Time passed: time out waiters, warn about old leases, close expired idle connections, keep `minSize` open.
     mutating func tick(now: ContinuousClock.Instant) -> [Action] {
+        let now = Moment(now)
         var actions: [Action] = []
         while let first = waiting.first, first.deadline <= now {
             _ = waiting.popFirst()
@@ -197,7 +207,7 @@ package struct PoolStateMachine {
         }
         if let threshold = settings.leakThreshold {
             for (id, connection) in connections {
-                guard case .leased(var lease) = connection.state, !lease.warned, now - lease.since >= threshold else {
+                guard case .leased(var lease) = connection.state, !lease.warned, now - lease.started >= threshold else {
                     continue
                 }
                 lease.warned = true
@@ -228,6 +238,7 @@ package struct PoolStateMachine {
 
     /// Refuses new requests, fails the waiting ones and closes idle connections; leased ones close on return.
     mutating func close(now: ContinuousClock.Instant) -> [Action] {
+        let now = Moment(now)
         isClosing = true
         var actions: [Action] = waiting.removeAll().map { entry in
             holders[entry.id] = nil
@@ -262,7 +273,7 @@ package struct PoolStateMachine {
     }
 
     /// The earliest instant at which ``tick(now:)`` has something to do for the waiting requests.
-    var nextDeadline: ContinuousClock.Instant? { waiting.first?.deadline }
+    var nextDeadline: ContinuousClock.Instant? { waiting.first?.deadline.instant }
 
     // MARK: Private
 
@@ -271,7 +282,7 @@ package struct PoolStateMachine {
 
     private var leaseHolders: [Holder] { leases.map(\.holder) }
 
-    private func isPastLifetime(_ connection: ConnectionID, now: ContinuousClock.Instant) -> Bool {
+    private func isPastLifetime(_ connection: ConnectionID, now: Moment) -> Bool {
         guard let lifetime = settings.maxLifetime, let openedAt = connections[connection]?.openedAt else {
             return false
         }
@@ -288,7 +299,7 @@ package struct PoolStateMachine {
     }
 
     /// Gives `connection` to the first waiting request, or parks it idle.
-    private mutating func makeAvailable(_ connection: ConnectionID, now: ContinuousClock.Instant) -> Action? {
+    private mutating func makeAvailable(_ connection: ConnectionID, now: Moment) -> Action? {
         guard let next = waiting.popFirst() else {
             update(connection) { $0.state = .idle(since: now) }
             idle.append(connection)
@@ -303,9 +314,9 @@ package struct PoolStateMachine {
         _ connection: ConnectionID,
         to request: RequestID,
         holder: Holder,
-        now: ContinuousClock.Instant
+        now: Moment
     ) -> Action {
-        let lease = Lease(connection: connection, request: request, holder: holder, since: now)
+        let lease = Lease(connection: connection, request: request, holder: holder, started: now)
         update(connection) { $0.state = .leased(lease) }
         leasedCount += 1
         counters.peakLeased = max(counters.peakLeased, leasedCount)
@@ -313,7 +324,7 @@ package struct PoolStateMachine {
     }
 
     /// Opens connections up to `minSize`, and for waiting requests up to `maxSize`, unless backing off after a failure.
-    private mutating func replenish(now: ContinuousClock.Instant, into actions: inout [Action]) {
+    private mutating func replenish(now: Moment, into actions: inout [Action]) {
         guard !isClosing else { return }
         if let retryNotBefore, now < retryNotBefore { return }
         let wanted = max(settings.minSize - connections.count, waiting.count - openingCount)

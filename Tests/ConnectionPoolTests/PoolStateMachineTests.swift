@@ -149,7 +149,7 @@ import Testing
         _ = pool.requestLease(1, holder: holder, now: at(0))
         _ = pool.connectionOpened(1, now: at(5))
         #expect(pool.tick(now: at(104)) == [])
-        let lease = Machine.Lease(connection: 1, request: 1, holder: holder, since: at(5), warned: true)
+        let lease = Machine.Lease(connection: 1, request: 1, holder: holder, started: .init(at(5)), warned: true)
         #expect(pool.tick(now: at(105)) == [.warnLeak(lease)])
         #expect(pool.tick(now: at(500)) == [])
         #expect(pool.leases == [lease])
