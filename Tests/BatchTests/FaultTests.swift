@@ -97,7 +97,7 @@ import Testing
             // Once the job runs, the role may no longer connect and its backends go: the database is "down" for it.
             Task {
                 try? await admin.execute(script: "ALTER ROLE \(role) CONNECTION LIMIT 0")
-                try? await admin.query(
+                _ = try? await admin.query(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
                     [role]
                 )
@@ -120,7 +120,8 @@ import Testing
         let settings = try fixture.settings(poolSize: 1, maxOverflow: 2, poolTimeout: 1)
         defer { Task { await fixture.remove(settings) } }
         try fixture.write("data.jsonl", Self.messages(users: 3, perUser: 30))
-        let queries = (0..<40).map { "\"topic \($0 % 7)\"" }.joined(separator: ", ")
+        // Enough queries that the hog's units have asked for connections long before the lookup could finish.
+        let queries = (0..<300).map { "\"topic \($0 % 7)\"" }.joined(separator: ", ")
         let file = try fixture.write(
             "jobs.yaml",
             """

@@ -63,7 +63,7 @@ import Testing
                 && error.message.contains("slow job task 1 at ConnectionPoolTests/ConnectionPoolTests.swift:")
         }
         #expect(pool.statistics.requestsTimeouts == 1)
-        try await holder.value
+        _ = try await holder.value
         await pool.close()
     }
 
@@ -117,7 +117,7 @@ import Testing
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(pool.statistics.requestsWaiting == 0)
-        try await holder.value
+        _ = try await holder.value
         await pool.close()
     }
 
