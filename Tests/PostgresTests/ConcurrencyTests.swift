@@ -162,14 +162,24 @@ import Testing
     private func waitUntilActive(_ connection: PostgresConnection) async throws {
         let monitor = try await TestDatabase.connect()
         defer { monitor.close() }
+        let started = ContinuousClock.now
+        var seen: [String] = []
         for _ in 0..<500 {
-            let state = try await monitor.query(
-                "SELECT state FROM pg_stat_activity WHERE pid = $1",
+            let row = try await monitor.query(
+                "SELECT state, query FROM pg_stat_activity WHERE pid = $1",
                 [Int(connection.backendPID)]
-            ).rows.first?.decode(0, as: String?.self)
+            ).rows.first
+            let (state, query) = try row?.decode((String?, String?).self) ?? (nil, nil)
             if state == "active" { return }
+            let sample = "\(state ?? "no row"): \(query ?? "")"
+            if seen.last != sample { seen.append(sample) }
             try await Task.sleep(for: .milliseconds(10))
         }
-        Issue.record("the statement never became active")
+        let elapsed = ContinuousClock.now - started
+        let samples = seen.joined(separator: " | ")
+        Issue.record(
+            Comment(
+                rawValue: "the statement never became active in \(elapsed) (pid \(connection.backendPID)); "
+                    + "seen: \(samples)"))
     }
 }
