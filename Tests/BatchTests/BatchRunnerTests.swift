@@ -19,7 +19,7 @@ import Testing
     @Test func ingestThenQueryGivesRankedPerUserHitsAndACleanLeakReport() async throws {
         let fixture = try BatchFixture("ranked")
         let settings = try fixture.settings()
-        defer { Task { await fixture.remove(settings) } }
+        defer { fixture.remove(settings) }
         try fixture.write("data/messages.jsonl", Self.aliceAndBob)
         let file = try fixture.write(
             "batch.yaml",
@@ -79,7 +79,7 @@ import Testing
     @Test func aFailedJobSkipsItsDependentsButNotOthers() async throws {
         let fixture = try BatchFixture("skips")
         let settings = try fixture.settings()
-        defer { Task { await fixture.remove(settings) } }
+        defer { fixture.remove(settings) }
         try fixture.write("data/bad.jsonl", Self.aliceAndBob + "{\"user\": \"carol\"}\n")
         try fixture.write("data/good.jsonl", Self.aliceAndBob)
         let file = try fixture.write(
@@ -105,7 +105,7 @@ import Testing
     @Test func twentyJobsAtParallelEightNeverExceedMaxSize() async throws {
         let fixture = try BatchFixture("twenty")
         let settings = try fixture.settings(poolSize: 1, maxOverflow: 2)
-        defer { Task { await fixture.remove(settings) } }
+        defer { fixture.remove(settings) }
         try fixture.write("data/messages.jsonl", Self.aliceAndBob)
         var yaml = "jobs:\n  - {name: ingest, kind: ingest, source: data/messages.jsonl}\n"
         for job in 0..<19 {

@@ -25,7 +25,7 @@ import Testing
     @Test func killedBackendsMidJobAreRetriedAndEveryMessageLandsOnce() async throws {
         let fixture = try BatchFixture("killed")
         let settings = try fixture.settings(poolSize: 2, maxOverflow: 2)
-        defer { Task { await fixture.remove(settings) } }
+        defer { fixture.remove(settings) }
         try fixture.write("data.jsonl", Self.messages(users: 8, perUser: 250))
         let file = try fixture.write(
             "jobs.yaml",
@@ -81,8 +81,8 @@ import Testing
         var settings = base
         settings.connection["user"] = role
         defer {
+            fixture.remove(base)
             Task {
-                await fixture.remove(base)
                 try? await admin.execute(
                     script: "REVOKE CREATE ON DATABASE memory_worker FROM \(role); DROP ROLE \(role)")
             }
@@ -118,7 +118,7 @@ import Testing
     @Test func aJobHoldingEveryConnectionMakesTheOthersTimeOut() async throws {
         let fixture = try BatchFixture("exhausted")
         let settings = try fixture.settings(poolSize: 1, maxOverflow: 2, poolTimeout: 1)
-        defer { Task { await fixture.remove(settings) } }
+        defer { fixture.remove(settings) }
         try fixture.write("data.jsonl", Self.messages(users: 3, perUser: 30))
         // Enough queries that the hog's units have asked for connections long before the lookup could finish.
         let queries = (0..<300).map { "\"topic \($0 % 7)\"" }.joined(separator: ", ")
