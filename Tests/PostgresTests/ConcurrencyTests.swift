@@ -78,7 +78,9 @@ import Testing
         let connection = try await PostgresConnection.connect(configuration)
         defer { connection.close() }
         let pid = connection.backendPID
-        let sleeper = Task { try await connection.query("SELECT pg_sleep(5)") }
+        // Long enough that the poll below sees it active even if the machine stalls the test for seconds; the
+        // backend is terminated at the end either way.
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(60)") }
         try await waitUntilActive(connection)
         // The tests run as the server's OS user or as root (make test), so the signal is allowed.
         #expect(kill(pid, SIGSTOP) == 0, "cannot stop backend \(pid): run the tests as root or as the server's user")

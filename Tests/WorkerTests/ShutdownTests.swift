@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Testing
 
 /// SIGTERM or SIGINT mid-batch: no new units start, running ones finish, the pool closes, the report says
@@ -14,6 +15,10 @@ import Testing
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let schema = "shutdown_\(UInt32.random(in: 0...UInt32.max))"
+        // Counts through a connection of the test's own: a psql child waited for on a cooperative thread would stall
+        // every other test while it runs.
+        let admin = try await PostgresConnection.connect(try ConnectionConfiguration(url))
+        defer { admin.close() }
         let generated = try await WorkerProcess.run(
             ["generate", "--users", "20", "--messages", "20000", "--seed", "11", "--output", "data.jsonl"],
             directory: folder
@@ -32,7 +37,7 @@ import Testing
         // Signal once the job has stored something, so the shutdown lands mid-job.
         var stored = 0
         for _ in 0..<1000 where stored == 0 && process.isRunning {
-            stored = (try? count(schema: schema, url: url)) ?? 0
+            stored = (try? await count(schema: schema, on: admin)) ?? 0
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(stored > 0 && stored < 20000, "the job was still running when signalled")
@@ -46,30 +51,15 @@ import Testing
 
         let rerun = try await WorkerProcess.run(["job.yaml", "--report", "json"], directory: folder)
         #expect(rerun.status == 0, "\(rerun.stderr)")
-        #expect(try count(schema: schema, url: url) == 20000)
-        _ = try psql(url, "DROP SCHEMA \(schema) CASCADE")
+        #expect(try await count(schema: schema, on: admin) == 20000)
+        try await admin.execute(script: "DROP SCHEMA \(schema) CASCADE")
     }
 
     private func report(_ file: URL) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any] ?? [:]
     }
 
-    private func count(schema: String, url: String) throws -> Int {
-        Int(try psql(url, "SELECT count(*) FROM \(schema).messages").trimmingCharacters(in: .whitespacesAndNewlines))
-            ?? 0
-    }
-
-    /// Runs one statement with psql, outside the worker, as an operator would check.
-    private func psql(_ url: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", url, "-Atqc", sql]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    private func count(schema: String, on admin: PostgresConnection) async throws -> Int {
+        try await admin.query("SELECT count(*) FROM \(schema).messages").rows[0].decode(0, as: Int.self)
     }
 }
