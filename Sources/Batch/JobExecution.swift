@@ -39,6 +39,36 @@ struct JobOutcome: Sendable {
     }
 }
 
+/// A job's records as a stream of good ones: a bad record is counted and skipped, or ends the job, as the job's
+/// `on_bad_record` says.
+private struct GoodRecords<Item> {
+    private var records: any IteratorProtocol<Result<Item, BadRecord>>
+    private let onBadRecord: OnBadRecord
+    private let outcome: Locked<JobOutcome>
+
+    init(
+        _ records: any IteratorProtocol<Result<Item, BadRecord>>, onBadRecord: OnBadRecord,
+        outcome: Locked<JobOutcome>
+    ) {
+        self.records = records
+        self.onBadRecord = onBadRecord
+        self.outcome = outcome
+    }
+
+    mutating func next() throws -> Item? {
+        while let record = records.next() {
+            switch record {
+            case .success(let item):
+                return item
+            case .failure(let bad):
+                guard onBadRecord == .skip else { throw BadRecordError(record: bad) }
+                outcome.withLock { $0.skipped(bad) }
+            }
+        }
+        return nil
+    }
+}
+
 /// A bad record in a job that does not skip them.
 struct BadRecordError: Error, CustomStringConvertible {
     var record: BadRecord
@@ -71,22 +101,11 @@ struct JobExecution {
                 case .file(let url): try MessageReader(url: url)
                 case .inline(let messages): messages.map { .success($0) }
                 }
-            var iterator = records.makeIterator()
+            var good = GoodRecords(records.makeIterator(), onBadRecord: spec.onBadRecord, outcome: outcome)
             var lanes = SessionLanes(lanes: 2 * concurrency, batchSize: spec.batchSize)
             let inFlight = lanes.inFlight
             let feed = WorkFeed<SessionLanes.Batch> {
-                try lanes.next {
-                    while let record = iterator.next() {
-                        switch record {
-                        case .success(let message):
-                            return message
-                        case .failure(let bad):
-                            guard spec.onBadRecord == .skip else { throw BadRecordError(record: bad) }
-                            outcome.withLock { $0.skipped(bad) }
-                        }
-                    }
-                    return nil
-                }
+                try lanes.next { try good.next() }
             }
             let batchDone: @Sendable (SessionLanes.Batch) -> Void = { batch in
                 inFlight.withLock { inFlight in
@@ -123,19 +142,8 @@ struct JobExecution {
                 case .file(let url): try QueryReader(url: url, defaultUser: spec.user)
                 case .inline(let items): items.map { .success($0) }
                 }
-            var iterator = records.makeIterator()
-            let feed = WorkFeed<QueryItem> {
-                while let record = iterator.next() {
-                    switch record {
-                    case .success(let item):
-                        return item
-                    case .failure(let bad):
-                        guard spec.onBadRecord == .skip else { throw BadRecordError(record: bad) }
-                        outcome.withLock { $0.skipped(bad) }
-                    }
-                }
-                return nil
-            }
+            var good = GoodRecords(records.makeIterator(), onBadRecord: spec.onBadRecord, outcome: outcome)
+            let feed = WorkFeed<QueryItem> { try good.next() }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             encoder.dateEncodingStrategy = .iso8601

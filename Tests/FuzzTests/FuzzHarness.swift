@@ -107,6 +107,21 @@ final class FuzzRun {
         "FUZZ_SEED=0x\(String(Self.seed, radix: 16)) FUZZ_REPRO=\(kind):\(index) swift test --filter FuzzTests"
     }
 
+    /// Runs the cases one by one, each with its own mutations; returns how long they took, for ``summary``.
+    ///
+    /// Cases are synchronous; yielding between them lets other tests of a plain `swift test` have their turn
+    /// (`make test` runs this suite alone).
+    func forEachCase(_ body: (_ index: Int, _ mutations: inout Mutations) throws -> Void) async rethrows -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        for index in indices {
+            await Task.yield()
+            var mutations = Mutations(generator(for: index))
+            try body(index, &mutations)
+        }
+        return clock.now - start
+    }
+
     /// Runs `body` as case `index` under the watchdog. Its time is only reported (the slowest cases, with `label`
     /// saying what was done to the input): tests assert outcomes, never timings; a hang names itself through the
     /// watchdog.

@@ -11,12 +11,7 @@ import Testing
         let run = try FuzzRun(kind: "jsonl", cases: Self.cases)
         let url = run.folder.appendingPathComponent("source.jsonl")
         var counts: [String: Int] = [:]
-        let clock = ContinuousClock()
-        let start = clock.now
-        for index in run.indices {
-            // Cases are synchronous; yielding lets the pool and database tests that run beside them have their turn.
-            await Task.yield()
-            var mutations = Mutations(run.generator(for: index))
+        let elapsed = await run.forEachCase { index, mutations in
             let messages = mutations.random.chance(50)
             let bytes = Self.source(messages: messages, &mutations)
             if run.isRepro {
@@ -32,7 +27,7 @@ import Testing
                 counts["bad records", default: 0] += tally.bad
             }
         }
-        print(run.summary(elapsed: clock.now - start, counts: counts))
+        print(run.summary(elapsed: elapsed, counts: counts))
     }
 
     /// A small valid source of messages or queries, then one to four mutations.

@@ -24,12 +24,7 @@ import Testing
         let path = run.folder.appendingPathComponent("jobs.yaml").path
         var counts: [String: Int] = [:]
         var dirtySources: Set<String> = []
-        let clock = ContinuousClock()
-        let start = clock.now
-        for index in run.indices {
-            // Cases are synchronous; yielding lets the pool and database tests that run beside them have their turn.
-            await Task.yield()
-            var mutations = Mutations(run.generator(for: index))
+        let elapsed = await run.forEachCase { index, mutations in
             let bytes = Self.jobFile(&mutations)
             writeFile(atPath: path, contents: Data(bytes))
             // Sometimes the sources are damaged too, so jobs that load stream bad records. Good sources are only
@@ -65,7 +60,7 @@ import Testing
                 }
             }
         }
-        print(run.summary(elapsed: clock.now - start, counts: counts))
+        print(run.summary(elapsed: elapsed, counts: counts))
     }
 
     static func prepare(_ folder: URL) throws {

@@ -28,12 +28,7 @@ import Testing
         let run = try FuzzRun(kind: "settings", cases: Self.cases)
         let path = run.folder.appendingPathComponent("config.yaml").path
         var counts: [String: Int] = [:]
-        let clock = ContinuousClock()
-        let start = clock.now
-        for index in run.indices {
-            // Cases are synchronous; yielding lets the pool and database tests that run beside them have their turn.
-            await Task.yield()
-            var mutations = Mutations(run.generator(for: index))
+        let elapsed = await run.forEachCase { index, mutations in
             let bytes = Self.configFile(&mutations)
             var environment = Self.environment(&mutations)
             // Named by --config or by WORKER_CONFIG; never the working directory's config.yaml.
@@ -60,7 +55,7 @@ import Testing
             }
             counts["password shown where it was no longer written as one (not failed)", default: 0] += leaks.unmarked
         }
-        print(run.summary(elapsed: clock.now - start, counts: counts))
+        print(run.summary(elapsed: elapsed, counts: counts))
     }
 
     /// A config file from the corpus, mutated in seven cases out of ten.
