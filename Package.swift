@@ -25,11 +25,13 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "CEpoll"),
+        .target(name: "CivilDate"),
         .target(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
                 "CEpoll",
+                "CivilDate",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -58,13 +60,13 @@ let package = Package(
         ),
         .target(
             name: "Jobs",
-            dependencies: ["Diagnostics", "YAMLAliasGuard", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CivilDate", "Diagnostics", "YAMLAliasGuard", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "MemoryStore",
             dependencies: ["Postgres"]
         ),
-        .target(name: "SampleData"),
+        .target(name: "SampleData", dependencies: ["CivilDate"]),
         .target(
             name: "Batch",
             dependencies: [
@@ -126,6 +128,7 @@ let package = Package(
             dependencies: ["Worker", "Postgres", "ConnectionPool"]
         ),
         .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
+        .testTarget(name: "CivilDateTests", dependencies: ["CivilDate"]),
         .testTarget(name: "FuzzTests", dependencies: ["Jobs", "Settings"]),
         .testTarget(
             name: "ServerFaultTests",

@@ -1,3 +1,4 @@
+import CivilDate
 import Foundation
 
 /// RFC 3339 timestamps (`2024-05-01T12:00:00Z`, `2024-05-01T14:00:00.250+02:00`).
@@ -59,7 +60,7 @@ enum RFC3339 {
         // 60 is a leap second, which RFC 3339 allows; it counts as the first second of the next minute.
         guard second <= 60 else { return .failure(.outOfRange("second \(second)")) }
 
-        let days = daysSince1970(year: year, month: month, day: day)
+        let days = Int(CivilDate.days(year: Int64(year), month: Int64(month), day: Int64(day)))
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return .success(Date(timeIntervalSince1970: Double(seconds) + fraction))
     }
@@ -74,16 +75,6 @@ enum RFC3339 {
 
     private static func isLeap(_ year: Int) -> Bool {
         year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-    }
-
-    /// Days from 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's `days_from_civil`).
-    private static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// Reads ASCII digits and separators from the front of the text.

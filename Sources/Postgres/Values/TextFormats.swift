@@ -1,3 +1,4 @@
+import CivilDate
 import Foundation
 
 /// PostgreSQL's `bytea` text forms: `\x` hex (the default output) and the older escape format.
@@ -88,7 +89,7 @@ enum TimestampText {
             secondOfDay += 86_400
             days -= 1
         }
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.date(days: days)
         let time = (secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60)
         func padded(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
@@ -106,7 +107,7 @@ enum TimestampText {
             let month = scanner.number(digits: 2), scanner.take("-"),
             let day = scanner.number(digits: 2), (1...12).contains(month), (1...31).contains(day)
         else { return nil }
-        var seconds = days(fromCivil: year, month, day) * 86_400
+        var seconds = CivilDate.days(year: year, month: month, day: day) * 86_400
         var micros: Int64 = 0
         if scanner.take(" ") || scanner.take("T") {
             guard let hour = scanner.number(digits: 2), scanner.take(":"),
@@ -141,33 +142,11 @@ enum TimestampText {
         if scanner.take(" BC") {
             // Year 1 BC is year 0 of the proleptic calendar.
             seconds =
-                (days(fromCivil: 1 - year, month, day) * 86_400)
-                + (seconds - days(fromCivil: year, month, day) * 86_400)
+                (CivilDate.days(year: 1 - year, month: month, day: day) * 86_400)
+                + (seconds - CivilDate.days(year: year, month: month, day: day) * 86_400)
         }
         guard scanner.atEnd else { return nil }
         return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 
