@@ -19,11 +19,7 @@ enum Masking {
     /// `/`, `?` or `#` is malformed, but its text still reaches this function and must not show. Over-masking a
     /// query parameter that contains `@` is the price, and a harmless one.
     static func maskedURL(_ value: String) -> String {
-        var masked = value
-        if let userInfo = passwordRange(in: value) {
-            masked = String(value[..<userInfo.lowerBound]) + Redaction.mask + String(value[userInfo.upperBound...])
-        }
-        return Redaction.redact(masked)
+        hasUserInfo(value) ? Redaction.maskUnparsed(value).shown : Redaction.redact(value)
     }
 
     /// Whether `value` is a URL with user info (an `@` after `://`), which is where its password must be.
