@@ -94,9 +94,10 @@ struct IngestStatements: Sendable {
         """
     }
 
-    /// Deletes the replaced chunks and builds the new ones from their messages: text joined with "\n" in message
-    /// order, the first message's key, the latest message time (or, when no message has one, the latest ingest
-    /// time). The deletion and the insertion touch different rows, so their order within the statement is moot.
+    /// Deletes the replaced chunks and builds the new ones from their messages: text joined with "\n" and search
+    /// vectors concatenated, both in message order; the first message's key; the latest message time (or, when no
+    /// message has one, the latest ingest time). The deletion and the insertion touch different rows, so their order
+    /// within the statement is moot.
     /// Parameters: message ids, chunk numbers, max chars, chunk ids to delete.
     var replaceChunks: String {
         """
@@ -107,12 +108,13 @@ struct IngestStatements: Sendable {
         )
         INSERT INTO \(names.table("chunks")) (
             user_id, session_id, first_position, first_hash, last_position, message_count, max_chars, content,
-            created_at)
+            created_at, tsv)
         SELECT m.user_id, m.session_id, min(m.position),
                (array_agg(m.content_hash ORDER BY m.position, m.content_hash))[1],
                max(m.position), count(*), $3::int4,
                string_agg(m.content, chr(10) ORDER BY m.position, m.content_hash),
-               coalesce(max(m.created_at), max(m.ingested_at))
+               coalesce(max(m.created_at), max(m.ingested_at)),
+               \(names.table("tsvector_agg"))(m.tsv ORDER BY m.position, m.content_hash)
         FROM unnest($1::int8[], $2::int4[]) AS a(message_id, chunk)
         JOIN \(names.table("messages")) AS m ON m.id = a.message_id
         GROUP BY a.chunk, m.user_id, m.session_id

@@ -53,7 +53,7 @@ public struct MemoryStore: Sendable {
         async throws -> IngestResult
     {
         let ingestor = try Ingestor(names: names.get())
-        return try await Self.explainingMissingTables(schema: schema) {
+        return try await Self.explainingMissingObjects(schema: schema) {
             try await ingestor.ingest(messages, maxChunkChars: maxChunkChars, on: connection)
         }
     }
@@ -66,7 +66,7 @@ public struct MemoryStore: Sendable {
         -> [MemoryHit]
     {
         let sql = try Searcher.sql(schema: names.get().schema)
-        return try await Self.explainingMissingTables(schema: schema) {
+        return try await Self.explainingMissingObjects(schema: schema) {
             try await Searcher.search(user: user, query: query, topK: topK, sql: sql, on: connection)
         }
     }
@@ -81,14 +81,21 @@ public struct MemoryStore: Sendable {
         try Searcher.sql(schema: names.get().schema)
     }
 
-    /// Turns "relation does not exist" into ``MemoryStoreError/notMigrated(schema:)``, the usual cause.
-    private static func explainingMissingTables<Value>(schema: String, _ body: () async throws -> Value)
+    /// Turns "relation, column or function does not exist" into ``MemoryStoreError/notMigrated(schema:)``: the store's
+    /// own statements name only objects its migrations create, so the cause is a schema never migrated, or migrated
+    /// only by an older program (version 1 lacks `messages.tsv` and `tsvector_agg`).
+    private static func explainingMissingObjects<Value>(schema: String, _ body: () async throws -> Value)
         async throws -> Value
     {
         do {
             return try await body()
-        } catch let error as PostgresServerError where error.sqlState == PostgresServerError.Code.undefinedTable {
+        } catch let error as PostgresServerError where missingObjectStates.contains(error.sqlState) {
             throw MemoryStoreError.notMigrated(schema: schema)
         }
     }
+
+    private static let missingObjectStates: Set = [
+        PostgresServerError.Code.undefinedTable, PostgresServerError.Code.undefinedColumn,
+        PostgresServerError.Code.undefinedFunction,
+    ]
 }

@@ -7,11 +7,12 @@ public enum MemoryStoreError: Error, Sendable, Equatable, CustomStringConvertibl
     case invalidName(kind: String, value: String)
     /// The server has no text-search configuration of this name.
     case unknownTextSearchConfig(String)
-    /// The schema was migrated with another text-search configuration, which its generated `tsv` column bakes in.
+    /// The schema was migrated with another text-search configuration, which its generated `messages.tsv` column
+    /// bakes in.
     case textSearchConfigMismatch(schema: String, recorded: String, requested: String)
     /// The schema has been migrated by a newer program than this one.
     case schemaTooNew(schema: String, found: Int, known: Int)
-    /// The schema has not been migrated (no `schema_version` table, or no version recorded).
+    /// The schema has not been migrated, or only to an older version than this program's.
     case notMigrated(schema: String)
     /// A message cannot be stored; `index` is its place in the batch (0-based).
     case invalidMessage(index: Int, reason: String)
@@ -31,13 +32,13 @@ public enum MemoryStoreError: Error, Sendable, Equatable, CustomStringConvertibl
                 + " (SELECT cfgname FROM pg_ts_config lists them)"
         case .textSearchConfigMismatch(let schema, let recorded, let requested):
             "schema '\(schema)' was created with text search configuration '\(recorded)', not '\(requested)';"
-                + " it is baked into the generated column \(schema).chunks.tsv. Use '\(recorded)' for this schema,"
+                + " it is baked into the generated column \(schema).messages.tsv. Use '\(recorded)' for this schema,"
                 + " or pick a new schema name for '\(requested)' (or DROP SCHEMA \(schema) CASCADE and re-ingest)"
         case .schemaTooNew(let schema, let found, let known):
             "schema '\(schema)' is at version \(found), but this program knows versions up to \(known):"
                 + " upgrade the program"
         case .notMigrated(let schema):
-            "schema '\(schema)' has not been migrated: run migrate first"
+            "schema '\(schema)' has not been migrated to this program's version: run migrate first"
         case .invalidMessage(let index, let reason):
             "message \(index) of the batch: \(reason)"
         case .invalidChunkSize(let size):

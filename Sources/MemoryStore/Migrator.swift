@@ -46,7 +46,7 @@ struct Migrator {
         return Set(try result.rows.map { try $0.decode(0, as: Int.self) })
     }
 
-    /// Refuses a configuration other than the one the `tsv` column was generated with.
+    /// Refuses a configuration other than the one the `tsv` columns were made with.
     private func checkRecordedConfig(on connection: PostgresConnection) async throws {
         let result = try await connection.query(
             "SELECT value FROM \(names.table("store_settings")) WHERE name = $1::text",

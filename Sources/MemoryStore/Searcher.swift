@@ -7,7 +7,7 @@ import Postgres
 /// tsquery operators, quotes, backslashes and SQL in the text are just words (or nothing) to it. A query without
 /// searchable words (empty, punctuation, stop words only) gives an empty tsquery, which matches no chunk.
 ///
-/// The text-search configuration is read from `store_settings`, the one the `tsv` column was generated with, so a
+/// The text-search configuration is read from `store_settings`, the one the `tsv` columns were made with, so a
 /// store configured differently (or the benchmark, running this SQL alone) cannot parse the query in another one.
 enum Searcher {
     /// The search statement for `schema`. Parameters: `$1` user, `$2` query text, `$3` top K. Columns: chunk id,

@@ -3,7 +3,7 @@
 /// Pure, so the rule that saves work is testable on its own: when the first rebuilt chunk holds exactly the messages
 /// of the chunk it replaces, that chunk is kept rather than deleted and written again. This is the common case of
 /// appending to many sessions at once, where a new message that does not fit the last chunk starts the next one.
-/// (Rewriting a chunk is what costs: generating its `tsv` is most of an ingest's time.)
+/// (Rewriting a chunk is what costs: its text, its concatenated `tsv` and their index entries are written again.)
 struct SessionRebuild: Equatable {
     /// The chunk the rebuild starts at, as stored before this batch.
     struct RestartChunk: Equatable {

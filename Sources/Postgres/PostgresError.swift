@@ -57,6 +57,8 @@ public struct PostgresServerError: Error, CustomStringConvertible, Sendable {
     /// SQLSTATE codes this program acts on.
     public enum Code {
         public static let undefinedTable = "42P01"
+        public static let undefinedColumn = "42703"
+        public static let undefinedFunction = "42883"
         public static let uniqueViolation = "23505"
         public static let queryCanceled = "57014"
         public static let adminShutdown = "57P01"

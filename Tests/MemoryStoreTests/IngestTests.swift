@@ -135,6 +135,7 @@ import Testing
             try await TestDatabase.withStore { store, connection in
                 for batch in batches { try await store.ingest(batch, maxChunkChars: 150, on: connection) }
                 #expect(try await TestDatabase.chunks(of: store, on: connection) == reference)
+                #expect(try await TestDatabase.chunkVectorsMismatchingText(of: store, on: connection) == 0)
             }
         }
     }

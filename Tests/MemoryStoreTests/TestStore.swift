@@ -55,21 +55,35 @@ enum TestDatabase {
         try await connection.query("SELECT count(*) FROM \"\(store.schema)\".\(table)").rows[0].decode(0, as: Int.self)
     }
 
+    /// How many chunks have a search vector whose lexemes differ from those of their text parsed whole: a chunk's
+    /// vector is its messages' vectors concatenated, which must find the same words as the joined text.
+    static func chunkVectorsMismatchingText(of store: MemoryStore, on connection: PostgresConnection) async throws
+        -> Int
+    {
+        try await connection.query(
+            """
+            SELECT count(*) FROM "\(store.schema)".chunks
+            WHERE strip(tsv) <> strip(to_tsvector($1::regconfig, content))
+            """,
+            [store.textSearchConfig]
+        ).rows[0].decode(0, as: Int.self)
+    }
+
     /// Every chunk of the store, in a batch-independent order, without ids (which depend on insertion order).
     static func chunks(of store: MemoryStore, on connection: PostgresConnection) async throws -> [ChunkRow] {
         let result = try await connection.query(
             """
-            SELECT user_id, session_id, first_position, last_position, message_count, content, created_at
+            SELECT user_id, session_id, first_position, last_position, message_count, content, created_at, tsv::text
             FROM "\(store.schema)".chunks
             ORDER BY user_id, session_id, first_position, last_position, content
             """
         )
         return try result.rows.map { row in
-            let (user, session, first, last, count, content, createdAt) = try row.decode(
-                (String, String, Int, Int, Int, String, Date).self)
+            let (user, session, first, last, count, content, createdAt, vector) = try row.decode(
+                (String, String, Int, Int, Int, String, Date, String).self)
             return ChunkRow(
                 user: user, session: session, first: first, last: last, messageCount: count, content: content,
-                createdAt: createdAt)
+                createdAt: createdAt, vector: vector)
         }
     }
 }
@@ -83,6 +97,8 @@ struct ChunkRow: Equatable, CustomStringConvertible {
     var messageCount: Int
     var content: String
     var createdAt: Date
+    /// The search vector as text: lexemes with positions.
+    var vector: String
 
     var description: String { "\(user)/\(session) [\(first)...\(last)] \(messageCount): \(content.prefix(40))" }
 }
