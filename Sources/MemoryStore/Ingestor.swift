@@ -4,9 +4,12 @@ import Postgres
 ///
 /// Steps, each one statement (no round trip per message or per session; see ``IngestStatements``):
 /// 1. lock the batch's sessions (transaction-level advisory locks, taken in key order so two batches that share
-///    sessions queue instead of deadlocking);
-/// 2. insert the messages from arrays (`unnest`), skipping those already stored (`ON CONFLICT DO NOTHING`), and
-///    return, per session, how many were new and the lowest new position;
+///    sessions queue instead of deadlocking), then ask which of them hold messages already;
+/// 2. store the messages placed after everything their session holds (all of them, the first time) by COPY, which
+///    the server inserts in bulk as it does for `psql \copy`: no stored message can conflict with them while the
+///    locks are held, and duplicates within the batch are dropped before sending. Insert the others from arrays
+///    (`unnest`), skipping those already stored (`ON CONFLICT DO NOTHING`, row by row). Either way, learn per session
+///    how many messages were new and the lowest new position;
 /// 3. for each session that gained messages, find where its chunks must be rebuilt from, and read the ids of the
 ///    chunks and the ids and lengths of the messages from there on;
 /// 4. cut them into chunks (``Chunker``, ``SessionRebuild``), delete the replaced chunks and insert the new ones,
@@ -41,8 +44,19 @@ struct Ingestor {
         guard connection.transactionStatus == .idle else { throw MemoryStoreError.transactionInProgress }
         return try await connection.transaction { connection in
             try await connection.execute(script: IngestStatements.transactionSettings)
-            try await lockSessions(of: messages, on: connection)
-            let gained = try await insert(messages, on: connection)
+            let sessions = Self.sessions(of: messages)
+            try await lockSessions(sessions, on: connection)
+            let lastStored = try await lastStoredPositions(of: sessions, on: connection)
+            let (appended, others) = Self.partition(messages) { message in
+                lastStored[SessionKey(user: message.user, session: message.session)].map { message.position > $0 }
+                    ?? true
+            }
+            var gainedSessions = GainedSessions()
+            try await copy(appended, into: &gainedSessions, on: connection)
+            if !others.isEmpty {
+                for session in try await insert(others, on: connection) { gainedSessions.add(session) }
+            }
+            let gained = gainedSessions.sessions
             let inserted = gained.reduce(0) { $0 + $1.count }
             let chunks = gained.isEmpty ? 0 : try await rechunk(gained, maxChunkChars: maxChunkChars, on: connection)
             return IngestResult(inserted: inserted, duplicates: messages.count - inserted, chunksWritten: chunks)
@@ -57,16 +71,102 @@ struct Ingestor {
         var count: Int
     }
 
-    private func lockSessions(of messages: [MemoryMessage], on connection: PostgresConnection) async throws {
+    /// The batch's sessions, each once, in order of first appearance.
+    private static func sessions(of messages: [MemoryMessage]) -> [SessionKey] {
         var seen = Set<SessionKey>()
-        var users: [String?] = []
-        var sessions: [String?] = []
-        for message in messages where seen.insert(SessionKey(user: message.user, session: message.session)).inserted {
-            users.append(message.user)
-            sessions.append(message.session)
+        return messages.compactMap { message in
+            let key = SessionKey(user: message.user, session: message.session)
+            return seen.insert(key).inserted ? key : nil
         }
+    }
+
+    private func lockSessions(_ sessions: [SessionKey], on connection: PostgresConnection) async throws {
         let schema = statements.names.schema.name
-        try await connection.query(statements.lockSessions, [schema, TextArray(users), TextArray(sessions)])
+        try await connection.query(
+            statements.lockSessions,
+            [schema, TextArray(sessions.map(\.user)), TextArray(sessions.map(\.session))])
+    }
+
+    /// The highest stored position of each session that holds messages.
+    private func lastStoredPositions(of sessions: [SessionKey], on connection: PostgresConnection) async throws
+        -> [SessionKey: Int]
+    {
+        let result = try await connection.query(
+            statements.storedSessions, [TextArray(sessions.map(\.user)), TextArray(sessions.map(\.session))])
+        var positions: [SessionKey: Int] = [:]
+        for row in result.rows {
+            let (number, position) = try row.decode((Int, Int).self)
+            guard sessions.indices.contains(number - 1) else {
+                throw MemoryStoreError.unexpectedResult("session number \(number) of \(sessions.count)")
+            }
+            positions[sessions[number - 1]] = position
+        }
+        return positions
+    }
+
+    /// The sessions that gained messages, one entry each in order of first gain: a session can gain by COPY and by
+    /// INSERT in one batch, and its chunks must be rebuilt once, from the lowest new position.
+    private struct GainedSessions {
+        private(set) var sessions: [GainedSession] = []
+        private var index: [SessionKey: Int] = [:]
+
+        mutating func add(_ gain: GainedSession) {
+            let key = SessionKey(user: gain.user, session: gain.session)
+            if let at = index[key] {
+                sessions[at].count += gain.count
+                sessions[at].lowestNewPosition = min(sessions[at].lowestNewPosition, gain.lowestNewPosition)
+            } else {
+                index[key] = sessions.count
+                sessions.append(gain)
+            }
+        }
+    }
+
+    /// The messages for which `isAppended` holds, and the others, each in batch order.
+    private static func partition(_ messages: [MemoryMessage], isAppended: (MemoryMessage) -> Bool)
+        -> (appended: [MemoryMessage], others: [MemoryMessage])
+    {
+        var appended: [MemoryMessage] = []
+        var others: [MemoryMessage] = []
+        appended.reserveCapacity(messages.count)
+        for message in messages {
+            if isAppended(message) { appended.append(message) } else { others.append(message) }
+        }
+        return (appended, others)
+    }
+
+    /// COPYs `messages`, each placed after everything its session holds, each distinct message once (the identity
+    /// compares the content's hash; equal contents have equal hashes).
+    private func copy(
+        _ messages: [MemoryMessage], into gained: inout GainedSessions, on connection: PostgresConnection
+    ) async throws {
+        guard !messages.isEmpty else { return }
+        // The content first seen at each slot, and any other contents seen there (rare: a slot usually holds one).
+        var firstContent: [MessageSlot: String] = [:]
+        var otherContents: [MessageSlot: [String]] = [:]
+        try await connection.copyFrom(statements.copyMessages) { writer in
+            for message in messages {
+                let slot = MessageSlot(user: message.user, session: message.session, position: message.position)
+                if let first = firstContent[slot] {
+                    if first == message.content || otherContents[slot, default: []].contains(message.content) {
+                        continue
+                    }
+                    otherContents[slot, default: []].append(message.content)
+                } else {
+                    firstContent[slot] = message.content
+                }
+                try writer.appendField(message.user)
+                try writer.appendField(message.session)
+                writer.appendField(message.position)
+                try writer.appendField(message.role)
+                try writer.appendField(message.content)
+                writer.appendField(message.createdAt)
+                try await writer.endRow()
+                gained.add(
+                    GainedSession(
+                        user: message.user, session: message.session, lowestNewPosition: message.position, count: 1))
+            }
+        }
     }
 
     private func insert(_ messages: [MemoryMessage], on connection: PostgresConnection) async throws
@@ -80,7 +180,7 @@ struct Ingestor {
                 TextArray(messages.map { String($0.position) }),
                 TextArray(messages.map(\.role)),
                 TextArray(messages.map(\.content)),
-                TextArray(messages.map { $0.createdAt.map { String($0.timeIntervalSince1970) } }),
+                TextArray(messages.map { $0.createdAt?.postgresParameter.textForm }),
             ]
         )
         return try result.rows.map { row in
@@ -158,4 +258,11 @@ private func zip3<A, B, C>(_ a: A?, _ b: B?, _ c: C?) -> (A, B, C)? {
 private struct SessionKey: Hashable {
     var user: String
     var session: String
+}
+
+/// A place in a session, which several messages may share.
+private struct MessageSlot: Hashable {
+    var user: String
+    var session: String
+    var position: Int
 }

@@ -75,6 +75,33 @@ import Testing
         }
     }
 
+    /// One batch that fills in before a session's last stored message (INSERT ... ON CONFLICT) and appends after it
+    /// (COPY), with duplicates on both sides: each message is stored once, and the chunks are those of one batch.
+    @Test func aBatchThatFillsInAndAppendsStoresEachMessageOnce() async throws {
+        func message(_ position: Int, _ content: String) -> MemoryMessage {
+            MemoryMessage(
+                user: "u", session: "s", position: position, role: "user", content: content,
+                createdAt: Fixtures.start.addingTimeInterval(Double(position)))
+        }
+        let everything =
+            [message(0, "a"), message(1, "b"), message(2, "c"), message(3, "d"), message(4, "e")]
+            + [message(4, "f")]
+        let reference = try await TestDatabase.withStore { store, connection in
+            try await store.ingest(everything, maxChunkChars: 3, on: connection)
+            return try await TestDatabase.chunks(of: store, on: connection)
+        }
+        try await TestDatabase.withStore { store, connection in
+            try await store.ingest([message(1, "b"), message(3, "d")], maxChunkChars: 3, on: connection)
+            let result = try await store.ingest(
+                [message(4, "e"), message(0, "a"), message(4, "e"), message(3, "d"), message(4, "f"), message(2, "c")],
+                maxChunkChars: 3, on: connection)
+            #expect(result.inserted == 4)
+            #expect(result.duplicates == 2)
+            #expect(try await TestDatabase.count("messages", in: store, on: connection) == everything.count)
+            #expect(try await TestDatabase.chunks(of: store, on: connection) == reference)
+        }
+    }
+
     @Test func messagesSharingAPositionAreChunkedOnceWhenASessionGrows() async throws {
         // Budget 5: "aa" and the first of the two position-1 messages (by content hash) fill a chunk, so a chunk
         // starts at the second position-1 message. Appending must resume there, not at position 1 as a whole.

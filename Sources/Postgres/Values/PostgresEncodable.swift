@@ -22,8 +22,8 @@ public struct PostgresParameter: Sendable, Equatable {
         }
     }
 
-    /// The value in PostgreSQL's text form, as a COPY text row carries it.
-    var textForm: String {
+    /// The value in PostgreSQL's text form, as a COPY text row or a `text[]` element carries it.
+    public var textForm: String {
         switch payload {
         case .text(let text): text
         case .bytes(let bytes): ByteaText.hex(bytes)

@@ -75,8 +75,15 @@ enum ByteaText {
 /// `2024-05-01 12:30:00.123456+02`, `2024-05-01 12:30:00` (no zone: taken as UTC) and `2024-05-01`.
 enum TimestampText {
     static func format(_ date: Date) -> String {
-        let totalMicroseconds = (date.timeIntervalSince1970 * 1_000_000).rounded()
-        let micros = Int64(totalMicroseconds)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        append(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the text of ``format(_:)``, byte by byte: ingest writes one per message into its COPY stream.
+    static func append(_ date: Date, to bytes: inout [UInt8]) {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
         if fraction < 0 {
@@ -90,15 +97,31 @@ enum TimestampText {
             days -= 1
         }
         let (year, month, day) = CivilDate.date(days: days)
-        let time = (secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60)
-        func padded(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func fixed(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
         }
-        let yearText = year > 0 ? padded(year, 4) : padded(1 - year, 4)
-        var text = "\(yearText)-\(padded(month, 2))-\(padded(day, 2)) "
-        text += "\(padded(time.0, 2)):\(padded(time.1, 2)):\(padded(time.2, 2)).\(padded(fraction, 6))+00"
-        return year > 0 ? text : text + " BC"
+        // At least four digits; years past 9999 take as many as they need.
+        let shownYear = year > 0 ? year : 1 - year
+        if shownYear < 10_000 { fixed(shownYear, 4) } else { bytes.append(contentsOf: String(shownYear).utf8) }
+        bytes.append(UInt8(ascii: "-"))
+        fixed(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        fixed(day, 2)
+        bytes.append(UInt8(ascii: " "))
+        fixed(secondOfDay / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        fixed(secondOfDay / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        fixed(secondOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        fixed(fraction, 6)
+        bytes.append(contentsOf: "+00".utf8)
+        if year <= 0 { bytes.append(contentsOf: " BC".utf8) }
     }
 
     static func parse(_ text: UnsafeRawBufferPointer) -> Date? {
