@@ -17,6 +17,19 @@ import Testing
         }
     }
 
+    @Test func timestampsAreWrittenInTheServersISOForm() {
+        let expected: [(Double, String)] = [
+            (0, "1970-01-01 00:00:00.000000+00"),
+            (1_700_000_000.123456, "2023-11-14 22:13:20.123456+00"),
+            (-1.5, "1969-12-31 23:59:58.500000+00"),
+            (-62_167_219_200, "0001-01-01 00:00:00.000000+00 BC"),
+            (253_402_300_800, "10000-01-01 00:00:00.000000+00"),
+        ]
+        for (seconds, text) in expected {
+            #expect(TimestampText.format(Date(timeIntervalSince1970: seconds)) == text)
+        }
+    }
+
     @Test func timestampsHonourOffsetsAndForms() {
         #expect(parse("2024-05-01 12:30:00+02", as: Date.self)?.timeIntervalSince1970 == 1_714_559_400)
         #expect(parse("2024-05-01 12:30:00+05:30", as: Date.self)?.timeIntervalSince1970 == 1_714_546_800)
