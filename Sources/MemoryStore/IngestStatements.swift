@@ -26,7 +26,7 @@ struct IngestStatements: Sendable {
     /// For each of the given sessions that holds messages, its number in the list (from 1) and the highest stored
     /// position: one backward index probe per session. Run after ``lockSessions``, so the answer stays true until
     /// the transaction ends. Parameters: users, sessions.
-    var storedSessions: String {
+    var lastStoredPositions: String {
         """
         SELECT t.session_number, last.position
         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(user_id, session_id, session_number)

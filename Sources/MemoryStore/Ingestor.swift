@@ -4,7 +4,7 @@ import Postgres
 ///
 /// Steps, each one statement (no round trip per message or per session; see ``IngestStatements``):
 /// 1. lock the batch's sessions (transaction-level advisory locks, taken in key order so two batches that share
-///    sessions queue instead of deadlocking), then ask which of them hold messages already;
+///    sessions queue instead of deadlocking), then read each one's highest stored position;
 /// 2. store the messages placed after everything their session holds (all of them, the first time) by COPY, which
 ///    the server inserts in bulk as it does for `psql \copy`: no stored message can conflict with them while the
 ///    locks are held, and duplicates within the batch are dropped before sending. Insert the others from arrays
@@ -13,7 +13,7 @@ import Postgres
 /// 3. for each session that gained messages, find where its chunks must be rebuilt from, and read the ids of the
 ///    chunks and the ids and lengths of the messages from there on;
 /// 4. cut them into chunks (``Chunker``, ``SessionRebuild``), delete the replaced chunks and insert the new ones,
-///    their text joined by the server.
+///    their text and search vectors joined by the server.
 ///
 /// Why chunks are the same however the messages were batched: chunks are always recomputed from the stored
 /// messages, and a rebuild starts at a chunk boundary that precedes every new message. Greedy chunking restarts
@@ -92,7 +92,7 @@ struct Ingestor {
         -> [SessionKey: Int]
     {
         let result = try await connection.query(
-            statements.storedSessions, [TextArray(sessions.map(\.user)), TextArray(sessions.map(\.session))])
+            statements.lastStoredPositions, [TextArray(sessions.map(\.user)), TextArray(sessions.map(\.session))])
         var positions: [SessionKey: Int] = [:]
         for row in result.rows {
             let (number, position) = try row.decode((Int, Int).self)
