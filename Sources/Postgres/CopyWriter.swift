@@ -52,6 +52,14 @@ public final class CopyWriter {
         TimestampText.append(date, to: &buffer)
     }
 
+    /// Appends a `bytea` field in hex form: `\\x` and two digits per byte, the backslash doubled as COPY's text format
+    /// wants it.
+    public func appendField(_ bytes: [UInt8]) {
+        startField()
+        buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "x")])
+        ByteaText.appendHex(bytes, to: &buffer)
+    }
+
     /// Ends the current row, sending what is buffered once it reaches ``chunkSize``.
     public func endRow() async throws {
         buffer.append(UInt8(ascii: "\n"))

@@ -10,11 +10,16 @@ enum ByteaText {
         output.reserveCapacity(2 + bytes.count * 2)
         output.append(UInt8(ascii: "\\"))
         output.append(UInt8(ascii: "x"))
+        appendHex(bytes, to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Two lower-case hex digits per byte, without the `\x` prefix.
+    static func appendHex(_ bytes: [UInt8], to output: inout [UInt8]) {
         for byte in bytes {
             output.append(digits[Int(byte >> 4)])
             output.append(digits[Int(byte & 0x0F)])
         }
-        return String(decoding: output, as: UTF8.self)
     }
 
     static func parse(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
@@ -71,6 +76,14 @@ enum ByteaText {
     }
 }
 
+extension Date {
+    /// Microseconds since 1970-01-01 UTC, as the server stores this date when it is sent as a parameter or a COPY
+    /// field: what a `timestamptz` holds, so a key computed from it agrees with the stored column to the microsecond.
+    public var postgresMicroseconds: Int64 {
+        Int64((timeIntervalSince1970 * 1_000_000).rounded())
+    }
+}
+
 /// Timestamps in PostgreSQL's ISO text form (`DateStyle` ISO, which every connection of this library uses):
 /// `2024-05-01 12:30:00.123456+02`, `2024-05-01 12:30:00` (no zone: taken as UTC) and `2024-05-01`.
 enum TimestampText {
@@ -83,7 +96,7 @@ enum TimestampText {
 
     /// Appends the text of ``format(_:)``, byte by byte: ingest writes one per message into its COPY stream.
     static func append(_ date: Date, to bytes: inout [UInt8]) {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = date.postgresMicroseconds
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
         if fraction < 0 {
