@@ -249,7 +249,8 @@ extension MemoryMessage {
             position: message.position,
             role: message.role.rawValue,
             content: message.content,
-            createdAt: message.createdAt
+            createdAt: message.createdAt,
+            sourceID: message.id
         )
     }
 }

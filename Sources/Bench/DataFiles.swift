@@ -1,4 +1,6 @@
 import Foundation
+import MemoryStore
+import Postgres
 import SampleData
 
 /// The bench's input files, generated before anything is timed.
@@ -9,11 +11,11 @@ enum DataFiles {
     }
 
     /// Writes the messages as JSON Lines (the ingest job's source) and, if `tsv` is given, the same rows in COPY's
-    /// text format for psql: user_id, session_id, position, role, content, created_at.
+    /// text format for psql: user_id, session_id, position, role, content, created_at, order_key.
     ///
     /// Both come from one pass over the generator, so they hold the same messages in the same order; the JSON
-    /// Lines are byte for byte what `worker generate` writes. Positions are the 0-based order of a message in its
-    /// session, which is how the ingest job numbers the messages of a file.
+    /// Lines are byte for byte what `worker generate` writes. A position is the 0-based index of the message's line,
+    /// which is how the ingest job places the messages of a file, and the order key is the one the worker stores.
     @discardableResult
     static func writeMessages(_ generator: ConversationGenerator, jsonl: URL, tsv: URL?) throws -> Int {
         let json = try FileSink(jsonl)
@@ -23,13 +25,18 @@ enum DataFiles {
             message.appendJSON(to: &json.buffer)
             json.buffer.append(UInt8(ascii: "\n"))
             if let rows {
-                for field in [message.user, message.session, String(message.position), message.role.rawValue] {
+                let orderKey = MemoryMessage(
+                    user: message.user, session: message.session, position: count, role: message.role.rawValue,
+                    content: message.content, createdAt: message.createdAt
+                ).orderKey
+                let fields = [
+                    message.user, message.session, String(count), message.role.rawValue, message.content,
+                    message.createdAtText, orderKey.postgresParameter.textForm,
+                ]
+                for (index, field) in fields.enumerated() {
+                    if index > 0 { rows.buffer.append(UInt8(ascii: "\t")) }
                     appendCopyText(field, to: &rows.buffer)
-                    rows.buffer.append(UInt8(ascii: "\t"))
                 }
-                appendCopyText(message.content, to: &rows.buffer)
-                rows.buffer.append(UInt8(ascii: "\t"))
-                appendCopyText(message.createdAtText, to: &rows.buffer)
                 rows.buffer.append(UInt8(ascii: "\n"))
                 try rows.flushIfFull()
             }

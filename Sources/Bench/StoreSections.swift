@@ -117,12 +117,12 @@ struct StoreSections: Sendable {
             try await expectCount("\(schema).messages", inputs.messageCount)
             try await admin.execute("VACUUM ANALYZE \(schema).messages, \(schema).chunks")
             copies.append(try await copyRows(into: "messages_\(attempt)"))
-            // Same rows on both sides: identity, role, time and search vector of every message match.
+            // Same rows on both sides: identity, role, time, order and search vector of every message match.
             let matching = try await admin.integer(
                 """
                 SELECT count(*) FROM \(schema).messages AS w
                 JOIN \(copySchema).messages_\(attempt) AS c USING (user_id, session_id, position, content_hash)
-                WHERE w.role = c.role AND w.created_at = c.created_at AND w.tsv = c.tsv
+                WHERE w.role = c.role AND w.created_at = c.created_at AND w.order_key = c.order_key AND w.tsv = c.tsv
                 """)
             guard matching == inputs.messageCount else {
                 throw BenchError("only \(matching) of \(inputs.messageCount) copied rows match the worker's")
@@ -155,7 +155,7 @@ struct StoreSections: Sendable {
         try await admin.execute("CHECKPOINT")
         let path = inputs.messageRows.path.replacingOccurrences(of: "'", with: "''")
         let copy = try await tools.psql(
-            "\\copy \(target) (user_id, session_id, position, role, content, created_at) FROM '\(path)'",
+            "\\copy \(target) (user_id, session_id, position, role, content, created_at, order_key) FROM '\(path)'",
             log: "psql-copy-\(table)")
         try await expectCount(target, inputs.messageCount)
         try await admin.execute("VACUUM ANALYZE \(target)")

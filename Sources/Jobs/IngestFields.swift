@@ -47,7 +47,7 @@ enum IngestFields {
             problems: &problems)
     }
 
-    /// The inline messages, positions assigned in list order; nil when any is wrong.
+    /// The inline messages, each at its index in the list; nil when any is wrong.
     private static func messages(_ fields: MappingFields, problems: inout FileProblems) -> [Message]? {
         let expected = "a list of messages, each with user, session, role and content"
         guard let node = fields.value("messages") else { return nil }
@@ -60,7 +60,6 @@ enum IngestFields {
             fields.problem("messages", is: "is an empty list", expected: expected, problems: &problems)
             return nil
         }
-        var positions = PositionCounter()
         var messages: [Message] = []
         var complete = true
         for (index, item) in items.enumerated() {
@@ -79,7 +78,7 @@ enum IngestFields {
                 complete = false
                 continue
             }
-            parsed.position = positions.take(user: parsed.user, session: parsed.session)
+            parsed.position = index
             messages.append(parsed)
         }
         return complete ? messages : nil
@@ -89,6 +88,7 @@ enum IngestFields {
     private static func message(_ fields: MappingFields, problems: inout FileProblems) -> Message? {
         let problemsBefore = problems.count
         fields.reportUnknown(known: RecordRules.messageFields, problems: &problems)
+        let id = fields.identifier("id", expected: RecordRules.idExpected, problems: &problems)
         let user = fields.identifier("user", required: true, expected: "a non-empty string", problems: &problems)
         let session = fields.identifier("session", required: true, expected: "a non-empty string", problems: &problems)
         let role: Role? = fields.choice("role", required: true, problems: &problems)
@@ -106,7 +106,7 @@ enum IngestFields {
         }
         guard let user, let session, let role, let content, problems.count == problemsBefore else { return nil }
         return Message(
-            user: user.value, session: session.value, position: 0, role: role, content: content.value,
+            user: user.value, session: session.value, position: 0, id: id?.value, role: role, content: content.value,
             createdAt: createdAt, line: fields.line)
     }
 }

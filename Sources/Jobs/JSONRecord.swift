@@ -11,6 +11,8 @@ struct JSONRecord {
     /// A field's value as the checks need it.
     enum Field {
         case string(String)
+        /// A whole number, as written (ids are numbers in some exports).
+        case integer(String)
         case null
         /// Any other JSON value, described as a message names it ("the number 7").
         case other(description: String)
@@ -53,6 +55,7 @@ struct JSONRecord {
                     switch value {
                     case is NSNull: (key, .null)
                     case let text as String: (key, .string(text))
+                    case let number as NSNumber where isInteger(number): (key, .integer(number.stringValue))
                     default: (key, .other(description: describe(value)))
                     }
                 }))
@@ -64,6 +67,7 @@ struct JSONRecord {
         case .string(let text): .success(text)
         case nil: .failure(RuleViolation("field '\(key)' is missing; expected \(expected)"))
         case .null: .failure(RuleViolation("field '\(key)' is null; expected \(expected)"))
+        case .integer(let text): .failure(Self.wrongType(key, "the number \(text)", expected))
         case .other(let description): .failure(Self.wrongType(key, description, expected))
         }
     }
@@ -72,6 +76,16 @@ struct JSONRecord {
     func optionalString(_ key: String, expected: String) -> Result<String?, RuleViolation> {
         switch field(key) {
         case .string(let text): .success(text)
+        case nil, .null: .success(nil)
+        case .integer(let text): .failure(Self.wrongType(key, "the number \(text)", expected))
+        case .other(let description): .failure(Self.wrongType(key, description, expected))
+        }
+    }
+
+    /// An optional field that may be a string or a whole number, as text: `"m-17"` and `17` give "m-17" and "17".
+    func optionalStringOrInteger(_ key: String, expected: String) -> Result<String?, RuleViolation> {
+        switch field(key) {
+        case .string(let text), .integer(let text): .success(text)
         case nil, .null: .success(nil)
         case .other(let description): .failure(Self.wrongType(key, description, expected))
         }
@@ -83,6 +97,12 @@ struct JSONRecord {
 
     private static func wrongType(_ key: String, _ description: String, _ expected: String) -> RuleViolation {
         RuleViolation("field '\(key)' is \(description); expected \(expected)")
+    }
+
+    /// Whether `JSONSerialization` read a whole number (not a boolean, which Linux Foundation also makes an NSNumber,
+    /// nor a number written with a fraction or an exponent).
+    private static func isInteger(_ number: NSNumber) -> Bool {
+        type(of: number) != type(of: NSNumber(value: true)) && "silqQISL".contains(String(cString: number.objCType))
     }
 
     /// A JSON value as a message names it: its type, and the value when short.
@@ -125,8 +145,8 @@ struct JSONRecord {
     }
 }
 
-/// Reads a line holding one JSON object whose values are all strings or null, with distinct keys; any other line
-/// gives nil, for `JSONSerialization` to read or reject. The line's UTF-8 is already checked.
+/// Reads a line holding one JSON object whose values are all strings, null or short whole numbers, with distinct keys;
+/// any other line gives nil, for `JSONSerialization` to read or reject. The line's UTF-8 is already checked.
 private struct FlatObjectReader {
     let bytes: UnsafeRawBufferPointer
     private var index = 0
@@ -152,6 +172,8 @@ private struct FlatObjectReader {
                     value = .string(text)
                 } else if takeNull() {
                     value = .null
+                } else if let number = integer() {
+                    value = .integer(number)
                 } else {
                     return nil
                 }
@@ -245,6 +267,24 @@ private struct FlatObjectReader {
         }
         index += 4
         return value
+    }
+
+    /// A whole number from 0 with at most 18 digits (so it fits `Int64`, and `JSONSerialization` would spell it the
+    /// same), as written; nil for anything else, signs, fractions and exponents included, which leaves the line to
+    /// `JSONSerialization`.
+    private mutating func integer() -> String? {
+        let start = index
+        let digitsStart = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        let digits = index - digitsStart
+        let leadingZero = digits > 1 && bytes[digitsStart] == UInt8(ascii: "0")
+        let continues =
+            index < bytes.count && [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index])
+        guard (1...18).contains(digits), !leadingZero, !continues else {
+            index = start
+            return nil
+        }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
     private mutating func takeNull() -> Bool {

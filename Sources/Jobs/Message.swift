@@ -10,13 +10,17 @@ public enum Role: String, Sendable, Codable, CaseIterable {
 
 /// One message to store.
 ///
-/// `user`, `session` and `position` together identify the message, so running the same ingest twice stores it once.
+/// The store identifies a message by its `id` when the source gives one, else by its time, role and content, else by
+/// its position and content (the README's "Exactly once"), so running the same ingest twice stores it once.
 public struct Message: Sendable, Equatable {
     public var user: String
     public var session: String
-    /// The 0-based ordinal of the message within its (user, session), counted in source order over the good
-    /// records only; the same input always gives the same positions.
+    /// The message's own place in its source: the 0-based index of its line in a JSON Lines file, blank and bad
+    /// lines counted, or of its entry in a job file's `messages:` list. It depends on nothing else in the file, so
+    /// fixing a bad line or adding lines after it moves no other message.
     public var position: Int
+    /// The source system's message id (`id`), unique within the user and session; nil when the record has none.
+    public var id: String?
     public var role: Role
     public var content: String
     public var createdAt: Date?
@@ -24,12 +28,13 @@ public struct Message: Sendable, Equatable {
     public var line: Int
 
     public init(
-        user: String, session: String, position: Int, role: Role, content: String, createdAt: Date? = nil,
-        line: Int
+        user: String, session: String, position: Int, id: String? = nil, role: Role, content: String,
+        createdAt: Date? = nil, line: Int
     ) {
         self.user = user
         self.session = session
         self.position = position
+        self.id = id
         self.role = role
         self.content = content
         self.createdAt = createdAt

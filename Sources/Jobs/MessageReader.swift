@@ -1,15 +1,16 @@
 import Foundation
 
 /// Streams the messages of a JSON Lines ingest source, one object per line:
-/// `{"user": "alice", "session": "s1", "role": "user", "content": "Hi", "created_at": "2024-05-01T12:00:00Z"}`.
+/// `{"id": "m1", "user": "alice", "session": "s1", "role": "user", "content": "Hi", "created_at": "2024-05-01T12:00:00Z"}`
+/// (`id` and `created_at` optional; `id` a string or a whole number).
 ///
 /// The file is read a block at a time while iterating, so sources of any size use little memory. Each element is a
-/// message with its position already assigned, or a `BadRecord` saying which line is wrong and why; blank lines
-/// are skipped. Positions are counted per (user, session) over good records in file order, so reading the same
-/// file again gives the same positions, and fixing a bad record later does not shift the others' positions before
-/// it. Fields other than the five above are ignored, so exports with extra fields (ids, metadata) can be used as
-/// they are. Iterating twice reads the file twice, from the top. A line over 64 MiB is a bad record; a read error
-/// (an I/O failure, not a bad line) is handed out as a last `BadRecord` whose reason says the rest was not read.
+/// message, or a `BadRecord` saying which line is wrong and why; blank lines are skipped. A message's position is
+/// its line's index in the file (blank and bad lines counted), so it depends on no other line: fixing a bad record
+/// or appending lines later moves no message. Fields other than the six above are ignored, so exports with extra
+/// fields (metadata) can be used as they are. Iterating twice reads the file twice, from the top. A line over 64 MiB
+/// is a bad record; a read error (an I/O failure, not a bad line) is handed out as a last `BadRecord` whose reason
+/// says the rest was not read.
 public struct MessageReader: Sequence, Sendable {
     private let file: OpenFile
 
@@ -25,7 +26,6 @@ public struct MessageReader: Sequence, Sendable {
 
     public struct Iterator: IteratorProtocol {
         private var lines: JSONLinesReader
-        private var positions = PositionCounter()
         private let path: String
 
         init(file: OpenFile) {
@@ -35,7 +35,7 @@ public struct MessageReader: Sequence, Sendable {
 
         public mutating func next() -> Result<Message, BadRecord>? {
             let path = path
-            let result = lines.next { line -> Result<Message, BadRecord> in
+            return lines.next { line -> Result<Message, BadRecord> in
                 switch line {
                 case .unreadable(let bad):
                     return .failure(bad)
@@ -45,16 +45,13 @@ public struct MessageReader: Sequence, Sendable {
                     }
                 }
             }
-            guard case .success(var message) = result else { return result }
-            message.position = positions.take(user: message.user, session: message.session)
-            return .success(message)
         }
     }
 }
 
 /// A message from one JSON Lines record, checked by the same rules as a message written in a job file.
 enum MessageRecord {
-    /// The message on `bytes`, with position 0 (the reader assigns positions), or the first thing wrong with it.
+    /// The message on line `line` (from 1), or the first thing wrong with it.
     static func decode(_ bytes: UnsafeRawBufferPointer, line: Int) -> Result<Message, RuleViolation> {
         let record: JSONRecord
         switch JSONRecord.parse(bytes) {
@@ -62,6 +59,11 @@ enum MessageRecord {
         case .failure(let violation): return .failure(RuleViolation("line \(violation.text)"))
         }
         do throws(RuleViolation) {
+            var id: String?
+            if let text = try record.optionalStringOrInteger("id", expected: RecordRules.idExpected).get() {
+                if let problem = RecordRules.nonBlankText(text) { throw field("id", problem) }
+                id = text
+            }
             let user = try identifier(record, "user")
             let session = try identifier(record, "session")
             let roleText = try record.string("role", expected: "one of \(RecordRules.roles)").get()
@@ -74,8 +76,8 @@ enum MessageRecord {
             }
             return .success(
                 Message(
-                    user: user, session: session, position: 0, role: role, content: content, createdAt: createdAt,
-                    line: line))
+                    user: user, session: session, position: line - 1, id: id, role: role, content: content,
+                    createdAt: createdAt, line: line))
         } catch {
             return .failure(error)
         }

@@ -5,7 +5,7 @@ import Foundation
 /// source accept exactly the same records. Each returns what is wrong, phrased to follow the field's name
 /// ("'role' " + "is 'bot'; expected one of ...").
 enum RecordRules {
-    static let messageFields = ["user", "session", "role", "content", "created_at"]
+    static let messageFields = ["id", "user", "session", "role", "content", "created_at"]
     static let queryFields = ["user", "query"]
 
     /// Identifiers (`user`, `session`) and query text: something to match on.
@@ -29,6 +29,10 @@ enum RecordRules {
             bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false
         } ?? value.utf8.contains(0)
     }
+
+    /// What a message's `id` may be.
+    static let idExpected =
+        "a non-empty string or a whole number (a string for long ids), the source's id for the message"
 
     /// The roles, for messages: "user, assistant, system, tool".
     static let roles = Role.allCases.map(\.rawValue).joined(separator: ", ")
@@ -54,22 +58,5 @@ struct RuleViolation: Error {
 
     init(_ text: String) {
         self.text = text
-    }
-}
-
-/// Hands out each message's position: the count of earlier good messages of the same (user, session).
-struct PositionCounter {
-    private struct Session: Hashable {
-        var user: String
-        var session: String
-    }
-
-    private var next: [Session: Int] = [:]
-
-    mutating func take(user: String, session: String) -> Int {
-        let key = Session(user: user, session: session)
-        let position = next[key, default: 0]
-        next[key] = position + 1
-        return position
     }
 }

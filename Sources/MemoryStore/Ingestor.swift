@@ -4,23 +4,25 @@ import Postgres
 ///
 /// Steps, each one statement (no round trip per message or per session; see ``IngestStatements``):
 /// 1. lock the batch's sessions (transaction-level advisory locks, taken in key order so two batches that share
-///    sessions queue instead of deadlocking), then read each one's highest stored position;
-/// 2. store the messages placed after everything their session holds (all of them, the first time) by COPY, which
-///    the server inserts in bulk as it does for `psql \copy`: no stored message can conflict with them while the
-///    locks are held, and duplicates within the batch are dropped before sending. Insert the others from arrays
-///    (`unnest`), skipping those already stored (`ON CONFLICT DO NOTHING`, row by row). Either way, learn per session
-///    how many messages were new and the lowest new position;
+///    sessions queue instead of deadlocking), then read each one's highest stored order key;
+/// 2. store the messages that provably are new (``MemoryMessage/isNew(orderKey:inSessionUpTo:)``: all of them the
+///    first time, and those said after everything their session holds) by COPY, which the server inserts in bulk as
+///    it does for `psql \copy`: no stored message can conflict with them while the locks are held, and duplicates
+///    within the batch are dropped before sending. Insert the others from arrays (`unnest`), skipping those already
+///    stored (`ON CONFLICT DO NOTHING`, row by row). Either way, learn per session how many messages were new and the
+///    lowest new order key;
 /// 3. for each session that gained messages, find where its chunks must be rebuilt from, and read the ids of the
 ///    chunks and the ids and lengths of the messages from there on;
 /// 4. cut them into chunks (``Chunker``, ``SessionRebuild``), delete the replaced chunks and insert the new ones,
 ///    their text and search vectors joined by the server.
 ///
-/// Why chunks are the same however the messages were batched: chunks are always recomputed from the stored
-/// messages, and a rebuild starts at a chunk boundary that precedes every new message. Greedy chunking restarts
-/// cleanly at each boundary, and nothing before that boundary changed, so the chunks before it are what a full rebuild
-/// would produce; from there on they are rebuilt. The start is the first message of the last chunk that begins at a
-/// lower position than the first new message (the whole session if there is none, or if the session was cut with
-/// another `maxChunkChars`). Appending to a long session therefore re-reads only its last chunk.
+/// Why chunks are the same however the messages were batched or cut into files: chunks are always recomputed from
+/// the stored messages in conversation order (``ConversationOrder``), and a rebuild starts at a chunk boundary that
+/// precedes every new message. Greedy chunking restarts cleanly at each boundary, and nothing before that boundary
+/// changed, so the chunks before it are what a full rebuild would produce; from there on they are rebuilt. The start
+/// is the first message of the last chunk that begins before the first new message (the whole session if there is
+/// none, or if the session was cut with another `maxChunkChars`). Appending to a long session therefore re-reads only
+/// its last chunk; a message said earlier than what is stored (a late export) rebuilds from the chunk it falls in.
 ///
 /// The session locks make a concurrent batch on the same session wait until this one commits; the statements after
 /// the lock run in READ COMMITTED (set explicitly), so they see what that batch committed.
@@ -42,17 +44,20 @@ struct Ingestor {
         }
         guard !messages.isEmpty else { return IngestResult(inserted: 0, duplicates: 0, chunksWritten: 0) }
         guard connection.transactionStatus == .idle else { throw MemoryStoreError.transactionInProgress }
+        let keyed = messages.map { KeyedMessage(message: $0, key: $0.orderKey) }
         return try await connection.transaction { connection in
             try await connection.execute(script: IngestStatements.transactionSettings)
             let sessions = Self.sessions(of: messages)
             try await lockSessions(sessions, on: connection)
-            let lastStored = try await lastStoredPositions(of: sessions, on: connection)
-            let (appended, others) = Self.partition(messages) { message in
-                lastStored[SessionKey(user: message.user, session: message.session)].map { message.position > $0 }
-                    ?? true
+            let lastStored = try await lastStoredKeys(of: sessions, on: connection)
+            let (new, others) = Self.partition(keyed) { keyed in
+                let message = keyed.message
+                return message.isNew(
+                    orderKey: keyed.key,
+                    inSessionUpTo: lastStored[SessionKey(user: message.user, session: message.session)])
             }
             var gainedSessions = GainedSessions()
-            try await copy(appended, into: &gainedSessions, on: connection)
+            try await copy(new, into: &gainedSessions, on: connection)
             if !others.isEmpty {
                 for session in try await insert(others, on: connection) { gainedSessions.add(session) }
             }
@@ -63,11 +68,18 @@ struct Ingestor {
         }
     }
 
-    /// A session that gained messages in this batch.
-    private struct GainedSession {
+    /// A message and its order key, computed once.
+    private struct KeyedMessage {
+        var message: MemoryMessage
+        var key: [UInt8]
+    }
+
+    /// A session whose chunks must be rebuilt from `lowestNewKey` on: it gained `count` messages there (none when
+    /// the rebuild has another cause, such as an upgrade).
+    struct GainedSession {
         var user: String
         var session: String
-        var lowestNewPosition: Int
+        var lowestNewKey: [UInt8]
         var count: Int
     }
 
@@ -87,25 +99,25 @@ struct Ingestor {
             [schema, TextArray(sessions.map(\.user)), TextArray(sessions.map(\.session))])
     }
 
-    /// The highest stored position of each session that holds messages.
-    private func lastStoredPositions(of sessions: [SessionKey], on connection: PostgresConnection) async throws
-        -> [SessionKey: Int]
+    /// The highest stored order key of each session that holds messages.
+    private func lastStoredKeys(of sessions: [SessionKey], on connection: PostgresConnection) async throws
+        -> [SessionKey: [UInt8]]
     {
         let result = try await connection.query(
-            statements.lastStoredPositions, [TextArray(sessions.map(\.user)), TextArray(sessions.map(\.session))])
-        var positions: [SessionKey: Int] = [:]
+            statements.lastStoredKeys, [TextArray(sessions.map(\.user)), TextArray(sessions.map(\.session))])
+        var keys: [SessionKey: [UInt8]] = [:]
         for row in result.rows {
-            let (number, position) = try row.decode((Int, Int).self)
+            let (number, key) = try row.decode((Int, [UInt8]).self)
             guard sessions.indices.contains(number - 1) else {
                 throw MemoryStoreError.unexpectedResult("session number \(number) of \(sessions.count)")
             }
-            positions[sessions[number - 1]] = position
+            keys[sessions[number - 1]] = key
         }
-        return positions
+        return keys
     }
 
     /// The sessions that gained messages, one entry each in order of first gain: a session can gain by COPY and by
-    /// INSERT in one batch, and its chunks must be rebuilt once, from the lowest new position.
+    /// INSERT in one batch, and its chunks must be rebuilt once, from the lowest new order key.
     private struct GainedSessions {
         private(set) var sessions: [GainedSession] = []
         private var index: [SessionKey: Int] = [:]
@@ -114,7 +126,9 @@ struct Ingestor {
             let key = SessionKey(user: gain.user, session: gain.session)
             if let at = index[key] {
                 sessions[at].count += gain.count
-                sessions[at].lowestNewPosition = min(sessions[at].lowestNewPosition, gain.lowestNewPosition)
+                if gain.lowestNewKey.lexicographicallyPrecedes(sessions[at].lowestNewKey) {
+                    sessions[at].lowestNewKey = gain.lowestNewKey
+                }
             } else {
                 index[key] = sessions.count
                 sessions.append(gain)
@@ -122,38 +136,40 @@ struct Ingestor {
         }
     }
 
-    /// The messages for which `isAppended` holds, and the others, each in batch order.
-    private static func partition(_ messages: [MemoryMessage], isAppended: (MemoryMessage) -> Bool)
-        -> (appended: [MemoryMessage], others: [MemoryMessage])
+    /// The messages for which `isNew` holds, and the others, each in batch order.
+    private static func partition(_ messages: [KeyedMessage], isNew: (KeyedMessage) -> Bool)
+        -> (new: [KeyedMessage], others: [KeyedMessage])
     {
-        var appended: [MemoryMessage] = []
-        var others: [MemoryMessage] = []
-        appended.reserveCapacity(messages.count)
+        var new: [KeyedMessage] = []
+        var others: [KeyedMessage] = []
+        new.reserveCapacity(messages.count)
         for message in messages {
-            if isAppended(message) { appended.append(message) } else { others.append(message) }
+            if isNew(message) { new.append(message) } else { others.append(message) }
         }
-        return (appended, others)
+        return (new, others)
     }
 
-    /// COPYs `messages`, each placed after everything its session holds, each distinct message once (the identity
-    /// compares the content's hash; equal contents have equal hashes).
+    /// COPYs `messages`, each provably new to the store, each distinct message once: the batch may hold a message
+    /// twice, and a second copy would meet the first in a unique index, which COPY cannot skip.
     private func copy(
-        _ messages: [MemoryMessage], into gained: inout GainedSessions, on connection: PostgresConnection
+        _ messages: [KeyedMessage], into gained: inout GainedSessions, on connection: PostgresConnection
     ) async throws {
         guard !messages.isEmpty else { return }
-        // The content first seen at each slot, and any other contents seen there (rare: a slot usually holds one).
-        var firstContent: [MessageSlot: String] = [:]
-        var otherContents: [MessageSlot: [String]] = [:]
+        // The content first seen with each identity, and any other contents seen with it (rare: an identity that
+        // takes part with its content usually comes with one).
+        var firstContent: [MessageIdentity: String] = [:]
+        var otherContents: [MessageIdentity: [String]] = [:]
         try await connection.copyFrom(statements.copyMessages) { writer in
-            for message in messages {
-                let slot = MessageSlot(user: message.user, session: message.session, position: message.position)
-                if let first = firstContent[slot] {
-                    if first == message.content || otherContents[slot, default: []].contains(message.content) {
-                        continue
-                    }
-                    otherContents[slot, default: []].append(message.content)
+            for keyed in messages {
+                let (message, key) = (keyed.message, keyed.key)
+                let identity = message.identity
+                if let first = firstContent[identity] {
+                    guard identity.includesContent, first != message.content,
+                        !otherContents[identity, default: []].contains(message.content)
+                    else { continue }
+                    otherContents[identity, default: []].append(message.content)
                 } else {
-                    firstContent[slot] = message.content
+                    firstContent[identity] = message.content
                 }
                 try writer.appendField(message.user)
                 try writer.appendField(message.session)
@@ -161,36 +177,39 @@ struct Ingestor {
                 try writer.appendField(message.role)
                 try writer.appendField(message.content)
                 writer.appendField(message.createdAt)
+                try writer.appendField(message.sourceID)
+                writer.appendField(key)
                 try await writer.endRow()
                 gained.add(
-                    GainedSession(
-                        user: message.user, session: message.session, lowestNewPosition: message.position, count: 1))
+                    GainedSession(user: message.user, session: message.session, lowestNewKey: key, count: 1))
             }
         }
     }
 
-    private func insert(_ messages: [MemoryMessage], on connection: PostgresConnection) async throws
+    private func insert(_ messages: [KeyedMessage], on connection: PostgresConnection) async throws
         -> [GainedSession]
     {
         let result = try await connection.query(
             statements.insertMessages,
             [
-                TextArray(messages.map(\.user)),
-                TextArray(messages.map(\.session)),
-                TextArray(messages.map { String($0.position) }),
-                TextArray(messages.map(\.role)),
-                TextArray(messages.map(\.content)),
-                TextArray(messages.map { $0.createdAt?.postgresParameter.textForm }),
+                TextArray(messages.map(\.message.user)),
+                TextArray(messages.map(\.message.session)),
+                TextArray(messages.map { String($0.message.position) }),
+                TextArray(messages.map(\.message.role)),
+                TextArray(messages.map(\.message.content)),
+                TextArray(messages.map { $0.message.createdAt?.postgresParameter.textForm }),
+                TextArray(messages.map(\.message.sourceID)),
+                TextArray(messages.map { $0.key.postgresParameter.textForm }),
             ]
         )
         return try result.rows.map { row in
-            let (user, session, lowest, count) = try row.decode((String, String, Int, Int).self)
-            return GainedSession(user: user, session: session, lowestNewPosition: lowest, count: count)
+            let (user, session, lowest, count) = try row.decode((String, String, [UInt8], Int).self)
+            return GainedSession(user: user, session: session, lowestNewKey: lowest, count: count)
         }
     }
 
     /// Rebuilds the affected chunks of `sessions`; returns how many chunks were written.
-    private func rechunk(_ sessions: [GainedSession], maxChunkChars: Int, on connection: PostgresConnection)
+    func rechunk(_ sessions: [GainedSession], maxChunkChars: Int, on connection: PostgresConnection)
         async throws -> Int
     {
         let tails = try await connection.query(
@@ -198,7 +217,7 @@ struct Ingestor {
             [
                 TextArray(sessions.map(\.user)),
                 TextArray(sessions.map(\.session)),
-                TextArray(sessions.map { String($0.lowestNewPosition) }),
+                TextArray(sessions.map { $0.lowestNewKey.postgresParameter.textForm }),
                 maxChunkChars,
             ]
         )
@@ -213,15 +232,15 @@ struct Ingestor {
         // One row per session, in the order given.
         for (session, row) in zip(sessions, tails.rows) {
             let (restartID, restartCount, restartLast, doomed, tailIDs, tailLengths) = try row.decode(
-                (Int?, Int?, Int?, TextArray, TextArray, TextArray).self)
+                (Int?, Int?, [UInt8]?, TextArray, TextArray, TextArray).self)
             let restart = zip3(restartID, restartCount, restartLast).map {
-                SessionRebuild.RestartChunk(id: $0, messageCount: $1, lastPosition: $2)
+                SessionRebuild.RestartChunk(id: $0, messageCount: $1, lastKey: $2)
             }
             let rebuild = SessionRebuild(
                 tail: try zip(Self.integers(tailIDs), Self.integers(tailLengths)).map { (id: $0, length: $1) },
                 doomedChunks: try Self.integers(doomed),
                 restart: restart,
-                lowestNewPosition: session.lowestNewPosition,
+                lowestNewKey: session.lowestNewKey,
                 maxChars: maxChunkChars
             )
             deleted += rebuild.deletedChunks.map { String($0) }
@@ -258,11 +277,4 @@ private func zip3<A, B, C>(_ a: A?, _ b: B?, _ c: C?) -> (A, B, C)? {
 private struct SessionKey: Hashable {
     var user: String
     var session: String
-}
-
-/// A place in a session, which several messages may share.
-private struct MessageSlot: Hashable {
-    var user: String
-    var session: String
-    var position: Int
 }

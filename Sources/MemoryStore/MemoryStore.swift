@@ -43,10 +43,10 @@ public struct MemoryStore: Sendable {
 
     /// Stores `messages` (one transaction) and rebuilds the chunks of the sessions that gained any.
     ///
-    /// Messages already stored (same user, session, position and content) are skipped and counted as duplicates, so a
-    /// batch can be re-run after a failure. Chunks are consecutive messages of a session joined with "\n", up to
-    /// `maxChunkChars` characters each (a longer message is a chunk alone); they do not depend on how the messages
-    /// were batched or in which order batches ran. Use one `maxChunkChars` per schema: a session touched with another
+    /// Messages already stored (the same ``MemoryMessage`` identity) are skipped and counted as duplicates, so a batch
+    /// can be re-run after a failure, and files cut differently store each message once. Chunks are consecutive
+    /// messages of a session, in conversation order, joined with "\n", up to `maxChunkChars` characters each (a longer
+    /// message is a chunk alone); they do not depend on how the messages were batched or in which order batches ran. Use one `maxChunkChars` per schema: a session touched with another
     /// value is re-chunked with it.
     @discardableResult
     public func ingest(_ messages: [MemoryMessage], maxChunkChars: Int, on connection: PostgresConnection)

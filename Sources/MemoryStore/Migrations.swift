@@ -1,3 +1,5 @@
+import Postgres
+
 /// The store's schema, as numbered steps. A step, once released, never changes: a new need is a new step, so every
 /// database can be brought from any recorded version to the latest by running the steps it lacks.
 struct Migration: Sendable {
@@ -5,11 +7,13 @@ struct Migration: Sendable {
     let description: String
     /// The step's DDL, for one schema and text-search configuration.
     let script: @Sendable (StoreNames) -> String
+    /// What the step must do with the program's own logic after its DDL, in the same transaction.
+    var rewrite: (@Sendable (StoreNames, PostgresConnection) async throws -> Void)?
 }
 
 enum Migrations {
     /// Every step, in version order.
-    static let all: [Migration] = [initial, searchVectorPerMessage]
+    static let all: [Migration] = [initial, searchVectorPerMessage, conversationIdentity]
 
     /// The highest version this program knows.
     static var latestVersion: Int { all.last?.version ?? 0 }
@@ -100,5 +104,77 @@ enum Migrations {
         ALTER TABLE \(names.table("chunks")) ALTER COLUMN tsv DROP EXPRESSION;
         CREATE AGGREGATE \(names.table("tsvector_agg"))(tsvector) (SFUNC = pg_catalog.tsvector_concat, STYPE = tsvector);
         """
+    }
+
+    /// A message is identified by what its source says of it, not by where a file was cut, and sessions read in the
+    /// order they were said (see ``MemoryMessage`` and ``ConversationOrder``).
+    ///
+    /// Version 2 identified a message by its ordinal among the good records of its file's session: fixing a bad line
+    /// moved every later message, and a session exported in two files numbered both from 0, so messages were stored
+    /// twice or dropped as duplicates of others, and chunks read the second file before the first.
+    ///
+    /// - `source_id` holds the source's message id; `order_key` the conversation order, computed here for the rows
+    ///   stored so far (which had no id) as the program computes it.
+    /// - One unique index per kind of identity. Rows already stored that the new identity finds to be one message
+    ///   (same time, role and content) are merged into the first one stored.
+    /// - Chunks are keyed by order key instead of position; every session's chunks are rebuilt, in conversation order
+    ///   and with the budget they had, from the stored search vectors (no text is parsed again).
+    ///
+    /// Messages that have neither id nor time keep their position as their identity, but a position now counts every
+    /// line of the file; the README says what that means for re-running an old file of that kind.
+    static let conversationIdentity = Migration(
+        version: 3, description: "message identity from the source; conversation order",
+        script: { names in
+            let messages = names.table("messages")
+            let chunks = names.table("chunks")
+            return """
+                ALTER TABLE \(messages) ADD COLUMN source_id text, ADD COLUMN order_key bytea;
+                UPDATE \(messages) SET order_key = \(ConversationOrder.keySQL(createdAt: "created_at", position: "position"));
+                ALTER TABLE \(messages) ALTER COLUMN order_key SET NOT NULL;
+                DELETE FROM \(messages) AS m USING \(messages) AS k
+                    WHERE k.user_id = m.user_id AND k.session_id = m.session_id AND k.created_at = m.created_at
+                      AND k.role = m.role AND k.content_hash = m.content_hash AND k.id < m.id;
+                ALTER TABLE \(messages) DROP CONSTRAINT messages_identity;
+                CREATE UNIQUE INDEX messages_source_identity ON \(messages) (user_id, session_id, source_id)
+                    WHERE source_id IS NOT NULL;
+                CREATE UNIQUE INDEX messages_said_identity
+                    ON \(messages) (user_id, session_id, created_at, role, content_hash)
+                    WHERE source_id IS NULL AND created_at IS NOT NULL;
+                CREATE UNIQUE INDEX messages_line_identity ON \(messages) (user_id, session_id, position, content_hash)
+                    WHERE source_id IS NULL AND created_at IS NULL;
+                CREATE INDEX messages_order ON \(messages) (user_id, session_id, order_key, content_hash);
+
+                ALTER TABLE \(chunks) DROP COLUMN first_position, DROP COLUMN last_position,
+                    ADD COLUMN first_key bytea NOT NULL DEFAULT '', ADD COLUMN last_key bytea NOT NULL DEFAULT '';
+                ALTER TABLE \(chunks) ALTER COLUMN first_key DROP DEFAULT, ALTER COLUMN last_key DROP DEFAULT;
+                CREATE INDEX chunks_session ON \(chunks) (user_id, session_id, first_key, first_hash);
+                """
+        },
+        rewrite: { names, connection in
+            try await rebuildChunks(names, on: connection)
+        }
+    )
+
+    /// Rebuilds the chunks of every session that has any, with the budget they were cut with, through the ingest's
+    /// own rebuild: a rebuild from the lowest key (empty) replaces all of a session's chunks.
+    private static func rebuildChunks(_ names: StoreNames, on connection: PostgresConnection) async throws {
+        let sessions = try await connection.query(
+            """
+            SELECT user_id, session_id, max(max_chars) FROM \(names.table("chunks"))
+            GROUP BY user_id, session_id
+            """
+        ).rows.map { try $0.decode((String, String, Int).self) }
+        try await connection.execute(script: "SET LOCAL jit = off")
+        let ingestor = Ingestor(names: names)
+        let budgets = Dictionary(grouping: sessions, by: \.2)
+        for budget in budgets.keys.sorted() {
+            let group = budgets[budget] ?? []
+            for start in stride(from: 0, to: group.count, by: 1000) {
+                let slice = group[start..<min(start + 1000, group.count)].map { user, session, _ in
+                    Ingestor.GainedSession(user: user, session: session, lowestNewKey: [], count: 0)
+                }
+                _ = try await ingestor.rechunk(slice, maxChunkChars: budget, on: connection)
+            }
+        }
     }
 }

@@ -30,6 +30,7 @@ struct Migrator {
             var report = MigrationReport(schema: names.schema.name, applied: [], currentVersion: current)
             for migration in Migrations.all where !applied.contains(migration.version) {
                 try await connection.execute(script: migration.script(names))
+                try await migration.rewrite?(names, connection)
                 try await connection.query(
                     "INSERT INTO \(names.table("schema_version")) (version, description) VALUES ($1::int4, $2::text)",
                     [migration.version, migration.description]

@@ -9,7 +9,7 @@ struct SessionRebuild: Equatable {
     struct RestartChunk: Equatable {
         var id: Int
         var messageCount: Int
-        var lastPosition: Int
+        var lastKey: [UInt8]
     }
 
     /// Chunk ids to delete.
@@ -25,20 +25,23 @@ struct SessionRebuild: Equatable {
     ///   - tail: the ids and lengths of the session's messages from the restart point on, in message order.
     ///   - doomedChunks: the session's stored chunks from the restart point on (the restart chunk included).
     ///   - restart: the stored chunk the tail starts with, if the rebuild does not start from scratch.
-    ///   - lowestNewPosition: the lowest position among the messages this batch added to the session.
+    ///   - lowestNewKey: the lowest order key among the messages this batch added to the session.
     init(
         tail: [(id: Int, length: Int)],
         doomedChunks: [Int],
         restart: RestartChunk?,
-        lowestNewPosition: Int,
+        lowestNewKey: [UInt8],
         maxChars: Int
     ) {
         let indexes = Chunker.chunkIndexes(lengths: tail.map(\.length), maxChars: maxChars)
         let firstChunkSize = indexes.prefix(while: { $0 == 0 }).count
         // The first chunk is unchanged when every new message lies after the old chunk's last message and the first
-        // chunk still ends where it did: then it holds the same messages, hence the same text and time.
+        // chunk still ends where it did: then it holds the same messages, hence the same text and time. (A new
+        // message with the last one's very key may sort before it by hash, so equal keys rebuild.)
         let keepFirst =
-            restart.map { $0.lastPosition < lowestNewPosition && $0.messageCount == firstChunkSize } ?? false
+            restart.map {
+                $0.lastKey.lexicographicallyPrecedes(lowestNewKey) && $0.messageCount == firstChunkSize
+            } ?? false
         let skipped = keepFirst ? firstChunkSize : 0
         deletedChunks = doomedChunks.filter { !(keepFirst && $0 == restart?.id) }
         messageIDs = tail.dropFirst(skipped).map(\.id)

@@ -138,7 +138,7 @@ import Testing
         #expect(try JobLoader.load(files: [file]).last?.dependsOn == ["a"])
     }
 
-    @Test func inlineMessagesGetPositionsPerUserAndSession() throws {
+    @Test func inlineMessagesGetTheirIndexAsPositionAndTheirIds() throws {
         let folder = try TempFolder()
         let file = try folder.write(
             "j.yaml",
@@ -154,6 +154,8 @@ import Testing
                 role: system
                 content: ""
               - {user: alice, session: s1, role: tool, content: "42", created_at: "2024-05-01T14:00:00.5+02:00"}
+              - {id: 7, user: bob, session: s1, role: user, content: seven}
+              - {id: m-8, user: bob, session: s1, role: user, content: eight}
             """)
         let messages = try #require(try JobLoader.load(files: [file]).first?.ingest?.source.inlineItems)
         #expect(
@@ -162,11 +164,13 @@ import Testing
                 Message(
                     user: "alice", session: "s1", position: 1, role: .assistant, content: "Hello",
                     createdAt: date(1_714_564_800), line: 5),
-                Message(user: "alice", session: "s2", position: 0, role: .user, content: "Other session", line: 6),
-                Message(user: "bob", session: "s1", position: 0, role: .system, content: "", line: 7),
+                Message(user: "alice", session: "s2", position: 2, role: .user, content: "Other session", line: 6),
+                Message(user: "bob", session: "s1", position: 3, role: .system, content: "", line: 7),
                 Message(
-                    user: "alice", session: "s1", position: 2, role: .tool, content: "42",
+                    user: "alice", session: "s1", position: 4, role: .tool, content: "42",
                     createdAt: date(1_714_564_800.5), line: 11),
+                Message(user: "bob", session: "s1", position: 5, id: "7", role: .user, content: "seven", line: 12),
+                Message(user: "bob", session: "s1", position: 6, id: "m-8", role: .user, content: "eight", line: 13),
             ])
     }
 

@@ -29,6 +29,7 @@ import Testing
             {"user": "alice", "session": "s1", "role": "assistant", "content": "Noted.", "created_at": "2024-05-01T12:00:01.250Z"}
             {"content": "Other session", "role": "system", "session": "s2", "user": "alice", "created_at": null}
             {"user": "bob", "session": "s1", "role": "tool", "content": "", "id": 17, "metadata": {"x": [1]}}
+            {"user": "bob", "session": "s1", "role": "user", "content": "again", "id": "m-0017"}
             {"user": "alice", "session": "s1", "role": "user", "content": "Ünïcödé ✓ \\n \\"quoted\\"", "created_at": "2024-05-01T14:00:02+02:00"}
 
             """, in: folder)
@@ -40,11 +41,12 @@ import Testing
                 Message(
                     user: "alice", session: "s1", position: 1, role: .assistant, content: "Noted.",
                     createdAt: date(1_714_564_801.25), line: 2),
-                Message(user: "alice", session: "s2", position: 0, role: .system, content: "Other session", line: 3),
-                Message(user: "bob", session: "s1", position: 0, role: .tool, content: "", line: 4),
+                Message(user: "alice", session: "s2", position: 2, role: .system, content: "Other session", line: 3),
+                Message(user: "bob", session: "s1", position: 3, id: "17", role: .tool, content: "", line: 4),
+                Message(user: "bob", session: "s1", position: 4, id: "m-0017", role: .user, content: "again", line: 5),
                 Message(
-                    user: "alice", session: "s1", position: 2, role: .user, content: "Ünïcödé ✓ \n \"quoted\"",
-                    createdAt: date(1_714_564_802), line: 5),
+                    user: "alice", session: "s1", position: 5, role: .user, content: "Ünïcödé ✓ \n \"quoted\"",
+                    createdAt: date(1_714_564_802), line: 6),
             ])
     }
 
@@ -123,8 +125,9 @@ import Testing
         #expect(failure.line == 3)
         #expect(failure.reason.contains(bad.reason), "\(failure.reason)")
         #expect(failure.description == "\(path):3: \(failure.reason)")
-        // The bad record takes no position.
-        #expect(results[2].value?.position == 1)
+        // A position is the line's own index: the bad line and the blank one before it count, so fixing the bad
+        // line later moves no other message.
+        #expect(results[2].value?.position == 3)
         #expect(results[2].value?.line == 4)
     }
 
@@ -143,7 +146,7 @@ import Testing
         #expect(
             results[2].failure?.reason
                 == "line is not valid UTF-8 (byte 1 of the line is 0xFF); expected UTF-8 encoded JSON")
-        #expect(results[3].value?.position == 1)
+        #expect(results[3].value?.position == 3)
         #expect(results[3].value?.line == 4)
     }
 
@@ -155,7 +158,7 @@ import Testing
             in: folder)
         #expect(results.map(\.value?.content) == ["one", "two", "three"])
         #expect(results.map(\.value?.line) == [1, 3, 4])
-        #expect(results.map(\.value?.position) == [0, 1, 2])
+        #expect(results.map(\.value?.position) == [0, 2, 3])
     }
 
     @Test func blankLinesAreSkippedButCounted() throws {
@@ -183,7 +186,28 @@ import Testing
         let first = Array(reader)
         let second = Array(reader)
         #expect(first == second)
-        #expect(first.compactMap(\.value?.position) == [0, 0, 1])
+        #expect(first.compactMap(\.value?.position) == [0, 1, 3])
+    }
+
+    /// `id` is a string or a whole number; anything else, or a blank one, is a bad record that says what is accepted.
+    @Test(arguments: [
+        (#", "id": 1.5"#, "field 'id' is the number 1.5; expected a non-empty string or a whole number"),
+        (#", "id": -3"#, ""),
+        (#", "id": true"#, "field 'id' is the boolean true; expected a non-empty string or a whole number"),
+        (#", "id": " ""#, "field 'id' is blank (' '); expected a non-empty string"),
+        (#", "id": {"a": 1}"#, "field 'id' is an object; expected"),
+        (#", "id": 123456789012345678901"#, "expected a non-empty string or a whole number (a string for long ids)"),
+    ])
+    func idsAreStringsOrWholeNumbers(extra: String, reason: String) throws {
+        let folder = try TempFolder()
+        let (_, results) = try read(Self.record(extra: extra), in: folder)
+        if reason.isEmpty {
+            let digits = extra.drop { !$0.isNumber && $0 != "-" }
+            #expect(results.first?.value?.id == String(digits))
+        } else {
+            let failure = try #require(results.first?.failure)
+            #expect(failure.reason.contains(reason), "\(failure.reason)")
+        }
     }
 
     @Test func veryLongRecordIsRead() throws {
@@ -214,11 +238,10 @@ import Testing
         }
     }
 
-    /// 200,000 lines over many (user, session) pairs, with bad and blank lines mixed in. Each good record's content
-    /// is the position it must get, counted independently while writing the file.
-    @Test func twoHundredThousandLinesGetPositionsPerUserAndSession() throws {
+    /// 200,000 lines over many (user, session) pairs, with bad and blank lines mixed in, and CRLF endings. Each good
+    /// record's content is the position it must get: its line's index, whatever the lines around it hold.
+    @Test func twoHundredThousandLinesGetTheirLinesAsPositions() throws {
         let folder = try TempFolder()
-        var expected: [String: Int] = [:]
         var text = ""
         text.reserveCapacity(20_000_000)
         var goodCount = 0
@@ -233,9 +256,7 @@ import Testing
                 // A scrambled but deterministic walk over 37 users × 11 sessions.
                 let user = "u\((line * 7919) % 37)"
                 let session = "s\((line * 104_729) % 11)"
-                let key = user + "/" + session
-                let position = expected[key, default: 0]
-                expected[key] = position + 1
+                let position = line - 1
                 let terminator = line % 3 == 0 ? "\r\n" : "\n"
                 text +=
                     #"{"user": "\#(user)", "session": "\#(session)", "role": "user", "content": "\#(position)"}"#

@@ -48,9 +48,9 @@ import Testing
             let coverage = try await connection.query(
                 """
                 SELECT sum(message_count), count(*),
-                       count(*) FILTER (WHERE first_position <= previous_last)
-                FROM (SELECT message_count, first_position,
-                             lag(last_position) OVER (PARTITION BY user_id, session_id ORDER BY first_position)
+                       count(*) FILTER (WHERE first_key <= previous_last)
+                FROM (SELECT message_count, first_key,
+                             lag(last_key) OVER (PARTITION BY user_id, session_id ORDER BY first_key, first_hash)
                                  AS previous_last
                       FROM "\(store.schema)".chunks) AS c
                 """)

@@ -73,14 +73,14 @@ enum TestDatabase {
     static func chunks(of store: MemoryStore, on connection: PostgresConnection) async throws -> [ChunkRow] {
         let result = try await connection.query(
             """
-            SELECT user_id, session_id, first_position, last_position, message_count, content, created_at, tsv::text
+            SELECT user_id, session_id, first_key::text, last_key::text, message_count, content, created_at, tsv::text
             FROM "\(store.schema)".chunks
-            ORDER BY user_id, session_id, first_position, last_position, content
+            ORDER BY user_id, session_id, first_key, first_hash, last_key, content
             """
         )
         return try result.rows.map { row in
             let (user, session, first, last, count, content, createdAt, vector) = try row.decode(
-                (String, String, Int, Int, Int, String, Date, String).self)
+                (String, String, String, String, Int, String, Date, String).self)
             return ChunkRow(
                 user: user, session: session, first: first, last: last, messageCount: count, content: content,
                 createdAt: createdAt, vector: vector)
@@ -92,15 +92,16 @@ enum TestDatabase {
 struct ChunkRow: Equatable, CustomStringConvertible {
     var user: String
     var session: String
-    var first: Int
-    var last: Int
+    /// The order keys of the first and last message, in `bytea`'s hex text.
+    var first: String
+    var last: String
     var messageCount: Int
     var content: String
     var createdAt: Date
     /// The search vector as text: lexemes with positions.
     var vector: String
 
-    var description: String { "\(user)/\(session) [\(first)...\(last)] \(messageCount): \(content.prefix(40))" }
+    var description: String { "\(user)/\(session) \(messageCount) message(s): \(content.prefix(40))" }
 }
 
 /// Deterministic test messages.
