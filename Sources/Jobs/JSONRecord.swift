@@ -274,10 +274,9 @@ private struct FlatObjectReader {
     /// `JSONSerialization`.
     private mutating func integer() -> String? {
         let start = index
-        let digitsStart = index
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
-        let digits = index - digitsStart
-        let leadingZero = digits > 1 && bytes[digitsStart] == UInt8(ascii: "0")
+        let digits = index - start
+        let leadingZero = digits > 1 && bytes[start] == UInt8(ascii: "0")
         let continues =
             index < bytes.count && [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index])
         guard (1...18).contains(digits), !leadingZero, !continues else {
