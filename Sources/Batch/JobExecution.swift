@@ -139,7 +139,7 @@ struct JobExecution {
             output = try spec.output.map(OutputFile.init)
             let records: any Sequence<Result<QueryItem, BadRecord>> =
                 switch spec.source {
-                case .file(let url): try QueryReader(url: url, defaultUser: spec.user)
+                case .file(let url): try QueryReader(url: url, defaultUser: spec.user, limits: spec.limits)
                 case .inline(let items): items.map { .success($0) }
                 }
             var good = GoodRecords(records.makeIterator(), onBadRecord: spec.onBadRecord, outcome: outcome)
