@@ -26,9 +26,12 @@ import Postgres
 /// the lock run in READ COMMITTED (set explicitly), so they see what that batch committed.
 struct Ingestor {
     let statements: IngestStatements
+    /// Each statement's `statement_timeout`, set for the transaction only: the connection goes back to a pool.
+    let statementTimeout: Duration
 
-    init(names: StoreNames) {
+    init(names: StoreNames, statementTimeout: Duration) {
         statements = IngestStatements(names: names)
+        self.statementTimeout = statementTimeout
     }
 
     func ingest(_ messages: [MemoryMessage], maxChunkChars: Int, on connection: PostgresConnection) async throws
@@ -43,7 +46,8 @@ struct Ingestor {
         guard !messages.isEmpty else { return IngestResult(inserted: 0, duplicates: 0, chunksWritten: 0) }
         guard connection.transactionStatus == .idle else { throw MemoryStoreError.transactionInProgress }
         return try await connection.transaction { connection in
-            try await connection.execute(script: IngestStatements.transactionSettings)
+            try await connection.execute(
+                script: IngestStatements.transactionSettings(statementTimeout: statementTimeout))
             let sessions = Self.sessions(of: messages)
             try await lockSessions(sessions, on: connection)
             let lastStored = try await lastStoredPositions(of: sessions, on: connection)

@@ -177,7 +177,8 @@ extension WorkerSettings {
     func memoryStore() throws -> MemoryStore {
         let store = MemoryStore(
             schema: value(forKey: "worker.store_schema")?.value ?? "memory",
-            textSearchConfig: value(forKey: "worker.text_search_config")?.value ?? "english"
+            textSearchConfig: value(forKey: "worker.text_search_config")?.value ?? "english",
+            timeouts: try statementTimeouts()
         )
         do {
             try store.validate()
@@ -195,6 +196,15 @@ extension WorkerSettings {
             attempts: try integer("worker.retry.attempts", default: defaults.attempts),
             initialDelay: try seconds("worker.retry.initial_delay", default: defaults.initialDelay),
             maximumDelay: try seconds("worker.retry.max_delay", default: defaults.maximumDelay)
+        )
+    }
+
+    /// `worker.query_timeout` and `worker.ingest_timeout` (seconds, 0 = none).
+    func statementTimeouts() throws -> StatementTimeouts {
+        let defaults = StatementTimeouts()
+        return StatementTimeouts(
+            query: try seconds("worker.query_timeout", default: defaults.query),
+            ingest: try seconds("worker.ingest_timeout", default: defaults.ingest)
         )
     }
 
