@@ -4,9 +4,9 @@ import Postgres
 /// Conversation memory in PostgreSQL: messages stored idempotently, cut into chunks per session, and searched with
 /// ranked full-text retrieval, one user at a time.
 ///
-/// A store is a schema name and a text-search configuration; it holds no connection. Every call takes the connection
-/// to use and runs in its own transaction, so a store can be shared by any number of tasks, each with its own
-/// connection.
+/// A store is a schema name, a text-search configuration and the statement timeouts of its calls; it holds no
+/// connection. Every call takes the connection to use and runs in its own transaction, so a store can be shared by
+/// any number of tasks, each with its own connection.
 public struct MemoryStore: Sendable {
     /// The PostgreSQL schema (namespace) holding the tables.
     public let schema: String
