@@ -30,7 +30,18 @@ struct JobOutcome: Sendable {
             return
         }
         self.error = "\(error)"
+        if case MemoryStoreError.statementTimeout(let kind, _) = error {
+            self.error? += "; if such statements are expected, raise \(Self.timeoutSetting(kind)) (0 = no timeout)"
+        }
         databaseUnavailable = RetryPolicy.isTransient(error)
+    }
+
+    /// The worker setting behind each statement timeout, for the error that tells the operator what to raise.
+    static func timeoutSetting(_ kind: StatementTimeouts.Kind) -> String {
+        switch kind {
+        case .query: "worker.query_timeout"
+        case .ingest: "worker.ingest_timeout"
+        }
     }
 
     mutating func skipped(_ record: BadRecord) {
@@ -139,7 +150,7 @@ struct JobExecution {
             output = try spec.output.map(OutputFile.init)
             let records: any Sequence<Result<QueryItem, BadRecord>> =
                 switch spec.source {
-                case .file(let url): try QueryReader(url: url, defaultUser: spec.user)
+                case .file(let url): try QueryReader(url: url, defaultUser: spec.user, limits: spec.limits)
                 case .inline(let items): items.map { .success($0) }
                 }
             var good = GoodRecords(records.makeIterator(), onBadRecord: spec.onBadRecord, outcome: outcome)

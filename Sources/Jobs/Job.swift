@@ -44,15 +44,20 @@ public struct QuerySpec: Sendable {
     /// Where results go; nil means the caller's default (standard output). Never the job file or a source.
     public var output: URL?
     public var onBadRecord: OnBadRecord
+    /// The longest query text; inline queries were checked against it when the job was loaded, a source's queries
+    /// are checked as they are read.
+    public var limits: QueryLimits
 
     public init(
-        user: String?, source: Source<QueryItem>, topK: Int = 5, output: URL? = nil, onBadRecord: OnBadRecord = .fail
+        user: String?, source: Source<QueryItem>, topK: Int = 5, output: URL? = nil, onBadRecord: OnBadRecord = .fail,
+        limits: QueryLimits = QueryLimits()
     ) {
         self.user = user
         self.source = source
         self.topK = topK
         self.output = output
         self.onBadRecord = onBadRecord
+        self.limits = limits
     }
 }
 

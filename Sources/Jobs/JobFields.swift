@@ -44,7 +44,9 @@ enum JobFields {
 
     static let commonFields = ["name", "kind", "concurrency", "depends_on"]
 
-    static func parse(_ mapping: Node.Mapping, line: Int, file: String, problems: inout FileProblems) -> JobDraft {
+    static func parse(
+        _ mapping: Node.Mapping, line: Int, file: String, queryLimits: QueryLimits, problems: inout FileProblems
+    ) -> JobDraft {
         let problemsBefore = problems.count
         var fields = MappingFields(mapping, line: line, owner: "the job at line \(line)", problems: &problems)
         var draft = JobDraft(file: file, fileIndex: problems.fileIndex, line: line)
@@ -80,7 +82,8 @@ enum JobFields {
         case .ingest:
             spec = IngestFields.parse(fields, file: file, draft: &draft, problems: &problems).map(Job.Kind.ingest)
         case .query:
-            spec = QueryFields.parse(fields, file: file, draft: &draft, problems: &problems).map(Job.Kind.query)
+            spec = QueryFields.parse(fields, file: file, limits: queryLimits, draft: &draft, problems: &problems)
+                .map(Job.Kind.query)
         case nil:
             spec = nil
         }

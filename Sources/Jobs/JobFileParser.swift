@@ -10,7 +10,7 @@ enum JobFileParser {
     /// alias bomb to cost time or memory.
     static let maxAliasExpansion = 100_000
 
-    static func parse(file: String, problems: inout FileProblems) -> [JobDraft] {
+    static func parse(file: String, queryLimits: QueryLimits, problems: inout FileProblems) -> [JobDraft] {
         guard let text = read(file, problems: &problems) else { return [] }
         if let refusal = AliasBudget.check(text, maxAddedNodes: maxAliasExpansion) {
             problems.add(line: refusal.line, "refused YAML: \(refusal.message)")
@@ -33,9 +33,9 @@ enum JobFileParser {
         let rootLine = root.mark?.line ?? 1
         switch root {
         case .mapping(let mapping) where mapping["jobs"] != nil:
-            return parseList(mapping, line: rootLine, file: file, problems: &problems)
+            return parseList(mapping, line: rootLine, file: file, queryLimits: queryLimits, problems: &problems)
         case .mapping(let mapping):
-            return [JobFields.parse(mapping, line: rootLine, file: file, problems: &problems)]
+            return [JobFields.parse(mapping, line: rootLine, file: file, queryLimits: queryLimits, problems: &problems)]
         case .sequence:
             problems.add(
                 line: rootLine,
@@ -52,9 +52,9 @@ enum JobFileParser {
 
     /// The jobs of `jobs: [...]`. Nothing else may sit beside the list: a job field there would silently apply to
     /// no job.
-    private static func parseList(_ mapping: Node.Mapping, line: Int, file: String, problems: inout FileProblems)
-        -> [JobDraft]
-    {
+    private static func parseList(
+        _ mapping: Node.Mapping, line: Int, file: String, queryLimits: QueryLimits, problems: inout FileProblems
+    ) -> [JobDraft] {
         for (key, _) in mapping where key.string != "jobs" {
             problems.add(
                 line: key.mark?.line ?? line,
@@ -85,7 +85,8 @@ enum JobFileParser {
                         + "(name: ..., kind: ...)")
                 continue
             }
-            drafts.append(JobFields.parse(job, line: itemLine, file: file, problems: &problems))
+            drafts.append(
+                JobFields.parse(job, line: itemLine, file: file, queryLimits: queryLimits, problems: &problems))
         }
         return drafts
     }

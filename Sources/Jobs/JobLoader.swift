@@ -9,8 +9,11 @@ public enum JobLoader {
     /// The jobs of `files`, in file order and then in order within each file.
     ///
     /// Relative `source` and `output` paths are resolved against each job file's folder, never the working
-    /// directory, so cron and operators get the same files. No files means no jobs.
-    public static func load(files: [String]) throws(JobValidationError) -> [Job] {
+    /// directory, so cron and operators get the same files. No files means no jobs. A query longer than
+    /// `queryLimits` allows is a problem; query jobs keep the limits for the queries of their sources.
+    public static func load(files: [String], queryLimits: QueryLimits = QueryLimits()) throws(JobValidationError)
+        -> [Job]
+    {
         var problems = ProblemLog()
         var drafts: [JobDraft] = []
         var seen: [String: String] = [:]
@@ -23,7 +26,7 @@ public enum JobLoader {
                     line: 1, "the same job file as \(earlier), which is already in the batch; list it once")
             } else {
                 seen[identity] = file
-                drafts += JobFileParser.parse(file: file, problems: &fileProblems)
+                drafts += JobFileParser.parse(file: file, queryLimits: queryLimits, problems: &fileProblems)
             }
             problems.add(contentsOf: fileProblems.problems)
         }

@@ -6,9 +6,9 @@ enum QueryFields {
     static let fields = ["user", "queries", "source", "top_k", "output", "on_bad_record"]
 
     /// The spec, or nil when a field is wrong (the problems say which).
-    static func parse(_ fields: MappingFields, file: String, draft: inout JobDraft, problems: inout FileProblems)
-        -> QuerySpec?
-    {
+    static func parse(
+        _ fields: MappingFields, file: String, limits: QueryLimits, draft: inout JobDraft, problems: inout FileProblems
+    ) -> QuerySpec? {
         let problemsBefore = problems.count
         let user = fields.identifier(
             "user", expected: "the user whose memory the queries search", problems: &problems)
@@ -22,17 +22,19 @@ enum QueryFields {
         let source: Source<QueryItem>? = JobFields.source(
             of: fields, inline: "queries", file: file, draft: &draft, problems: &problems
         ) { problems in
-            queries(fields, user: user?.value, problems: &problems)
+            queries(fields, user: user?.value, limits: limits, problems: &problems)
         }
 
         guard let source, problems.count == problemsBefore else { return nil }
         return QuerySpec(
             user: user?.value, source: source, topK: topK ?? 5, output: draft.output?.url,
-            onBadRecord: onBadRecord ?? .fail)
+            onBadRecord: onBadRecord ?? .fail, limits: limits)
     }
 
     /// The inline queries: a string uses the job's user, a mapping may name its own. Nil when any is wrong.
-    private static func queries(_ fields: MappingFields, user: String?, problems: inout FileProblems) -> [QueryItem]? {
+    private static func queries(
+        _ fields: MappingFields, user: String?, limits: QueryLimits, problems: inout FileProblems
+    ) -> [QueryItem]? {
         let expected = "a list of queries, each a string or a mapping {user: ..., query: ...}"
         guard let node = fields.value("queries") else { return nil }
         guard case .sequence(let items) = node else {
@@ -50,7 +52,7 @@ enum QueryFields {
             let itemLine = item.mark?.line ?? fields.line(of: "queries")
             switch item {
             case .scalar(let scalar) where item.null == nil:
-                if let violation = RecordRules.nonBlankText(scalar.string) {
+                if let violation = RecordRules.queryText(scalar.string, limits: limits) {
                     problems.add(line: itemLine, "\(owner) \(violation)")
                 } else if let user {
                     queries.append(QueryItem(user: user, query: scalar.string, line: itemLine))
@@ -63,8 +65,12 @@ enum QueryFields {
             case .mapping(let mapping):
                 let query = MappingFields(mapping, line: itemLine, owner: owner, problems: &problems)
                 query.reportUnknown(known: RecordRules.queryFields, problems: &problems)
-                let text = query.identifier(
+                var text = query.identifier(
                     "query", required: true, expected: "the text to search for", problems: &problems)
+                if let located = text, let violation = limits.violation(located.value) {
+                    problems.add(line: located.line, "field 'query' in \(owner) \(violation)")
+                    text = nil
+                }
                 let itemUser = query.identifier(
                     "user", required: user == nil,
                     expected: "the user whose memory to search (the job has no 'user' to fall back on)",

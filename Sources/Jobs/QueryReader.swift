@@ -9,37 +9,42 @@ import Foundation
 public struct QueryReader: Sequence, Sendable {
     private let file: OpenFile
     private let defaultUser: String?
+    private let limits: QueryLimits
 
     /// Opens the file; throws when it cannot be opened or is not a regular file. `defaultUser` is the job's
-    /// `user`, used for lines without one.
-    public init(url: URL, defaultUser: String?) throws(SourceFileError) {
+    /// `user`, used for lines without one; a query longer than `limits` allow is a bad record.
+    public init(url: URL, defaultUser: String?, limits: QueryLimits = QueryLimits()) throws(SourceFileError) {
         file = try OpenFile(url: url)
         self.defaultUser = defaultUser
+        self.limits = limits
     }
 
     public func makeIterator() -> Iterator {
-        Iterator(file: file, defaultUser: defaultUser)
+        Iterator(file: file, defaultUser: defaultUser, limits: limits)
     }
 
     public struct Iterator: IteratorProtocol {
         private var lines: JSONLinesReader
         private let path: String
         private let defaultUser: String?
+        private let limits: QueryLimits
 
-        init(file: OpenFile, defaultUser: String?) {
+        init(file: OpenFile, defaultUser: String?, limits: QueryLimits) {
             lines = JSONLinesReader(file: file)
             path = file.path
             self.defaultUser = defaultUser
+            self.limits = limits
         }
 
         public mutating func next() -> Result<QueryItem, BadRecord>? {
-            let (path, defaultUser) = (path, defaultUser)
+            let (path, defaultUser, limits) = (path, defaultUser, limits)
             return lines.next { line -> Result<QueryItem, BadRecord> in
                 switch line {
                 case .unreadable(let bad):
                     return .failure(bad)
                 case .text(let number, let bytes):
-                    return QueryRecord.decode(bytes, line: number, defaultUser: defaultUser).mapError { violation in
+                    let query = QueryRecord.decode(bytes, line: number, defaultUser: defaultUser, limits: limits)
+                    return query.mapError { violation in
                         BadRecord(file: path, line: number, reason: violation.text)
                     }
                 }
@@ -51,7 +56,7 @@ public struct QueryReader: Sequence, Sendable {
 /// A query from one JSON Lines record, checked by the same rules as a query written in a job file.
 enum QueryRecord {
     static func decode(
-        _ bytes: UnsafeRawBufferPointer, line: Int, defaultUser: String?
+        _ bytes: UnsafeRawBufferPointer, line: Int, defaultUser: String?, limits: QueryLimits
     ) -> Result<QueryItem, RuleViolation> {
         let record: JSONRecord
         switch JSONRecord.parse(bytes) {
@@ -67,7 +72,9 @@ enum QueryRecord {
             }
             if let problem = RecordRules.nonBlankText(user) { throw RuleViolation("field 'user' \(problem)") }
             let query = try record.string("query", expected: "a non-empty string").get()
-            if let problem = RecordRules.nonBlankText(query) { throw RuleViolation("field 'query' \(problem)") }
+            if let problem = RecordRules.queryText(query, limits: limits) {
+                throw RuleViolation("field 'query' \(problem)")
+            }
             return .success(QueryItem(user: user, query: query, line: line))
         } catch {
             return .failure(error)

@@ -15,6 +15,11 @@ enum RecordRules {
         return storableText(value)
     }
 
+    /// A query's text: something to match on, no longer than `limits` allow.
+    static func queryText(_ value: String, limits: QueryLimits) -> String? {
+        nonBlankText(value) ?? limits.violation(value)
+    }
+
     /// Any text bound for PostgreSQL, whose `text` type cannot hold NUL.
     static func storableText(_ value: String) -> String? {
         containsNUL(value)

@@ -5,8 +5,13 @@ struct IngestStatements: Sendable {
     /// READ COMMITTED whatever the server's default, so each statement after the session locks sees what the batches
     /// that held them committed. JIT off: these statements are short, and their cost estimates (per-session lateral
     /// probes over arrays of unknown size) would otherwise cross `jit_above_cost` and spend more on compiling than on
-    /// running.
-    static let transactionSettings = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCAL jit = off"
+    /// running. `statement_timeout` for the rest of the transaction when `statementTimeout` is positive (a local
+    /// setting, so the pooled connection does not keep it).
+    static func transactionSettings(statementTimeout: Duration) -> String {
+        let settings = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCAL jit = off"
+        let milliseconds = statementTimeout.settingMilliseconds
+        return milliseconds > 0 ? settings + "; SET LOCAL statement_timeout = \(milliseconds)" : settings
+    }
 
     /// Takes one transaction-level advisory lock per session, in key order. The key is a 64-bit hash of schema, user
     /// and session; two sessions sharing a key merely queue behind each other. The subquery's ORDER BY keeps the

@@ -28,9 +28,12 @@ import Postgres
 /// the lock run in READ COMMITTED (set explicitly), so they see what that batch committed.
 struct Ingestor {
     let statements: IngestStatements
+    /// Each statement's `statement_timeout`, set for the transaction only: the connection goes back to a pool.
+    let statementTimeout: Duration
 
-    init(names: StoreNames) {
+    init(names: StoreNames, statementTimeout: Duration) {
         statements = IngestStatements(names: names)
+        self.statementTimeout = statementTimeout
     }
 
     func ingest(_ messages: [MemoryMessage], maxChunkChars: Int, on connection: PostgresConnection) async throws
@@ -46,7 +49,8 @@ struct Ingestor {
         guard connection.transactionStatus == .idle else { throw MemoryStoreError.transactionInProgress }
         let keyed = messages.map { KeyedMessage(message: $0, key: $0.orderKey) }
         return try await connection.transaction { connection in
-            try await connection.execute(script: IngestStatements.transactionSettings)
+            try await connection.execute(
+                script: IngestStatements.transactionSettings(statementTimeout: statementTimeout))
             let sessions = Self.sessions(of: messages)
             try await lockSessions(sessions, on: connection)
             let lastStored = try await lastStoredKeys(of: sessions, on: connection)

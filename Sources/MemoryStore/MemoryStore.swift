@@ -1,16 +1,19 @@
+import Foundation
 import Postgres
 
 /// Conversation memory in PostgreSQL: messages stored idempotently, cut into chunks per session, and searched with
 /// ranked full-text retrieval, one user at a time.
 ///
-/// A store is a schema name and a text-search configuration; it holds no connection. Every call takes the connection
-/// to use and runs in its own transaction, so a store can be shared by any number of tasks, each with its own
-/// connection.
+/// A store is a schema name, a text-search configuration and the statement timeouts of its calls; it holds no
+/// connection. Every call takes the connection to use and runs in its own transaction, so a store can be shared by
+/// any number of tasks, each with its own connection.
 public struct MemoryStore: Sendable {
     /// The PostgreSQL schema (namespace) holding the tables.
     public let schema: String
     /// The text-search configuration the schema is created with (`english`, `simple`, ...).
     public let textSearchConfig: String
+    /// How long the server lets a search, or a statement of an ingest, run.
+    public let timeouts: StatementTimeouts
 
     /// The names, checked once; a bad name is reported by every call (and by ``validate()``), so creating a store
     /// never fails.
@@ -18,9 +21,13 @@ public struct MemoryStore: Sendable {
 
     /// `schema` and `textSearchConfig` must be plain lower-case identifiers (`[a-z_][a-z0-9_]*`), because they are
     /// written into DDL; anything else is refused by ``validate()`` and by every call.
-    public init(schema: String = "memory", textSearchConfig: String = "english") {
+    public init(
+        schema: String = "memory", textSearchConfig: String = "english",
+        timeouts: StatementTimeouts = StatementTimeouts()
+    ) {
         self.schema = schema
         self.textSearchConfig = textSearchConfig
+        self.timeouts = timeouts
         names = Result { () throws(MemoryStoreError) in
             try StoreNames(schema: schema, textSearchConfig: textSearchConfig)
         }
@@ -48,13 +55,18 @@ public struct MemoryStore: Sendable {
     /// messages of a session, in conversation order, joined with "\n", up to `maxChunkChars` characters each (a longer
     /// message is a chunk alone); they do not depend on how the messages were batched or in which order batches ran. Use one `maxChunkChars` per schema: a session touched with another
     /// value is re-chunked with it.
+    ///
+    /// Each statement of the transaction runs under ``StatementTimeouts/ingest``; one that runs longer fails the
+    /// call with ``MemoryStoreError/statementTimeout(_:limit:)`` and the batch is rolled back.
     @discardableResult
     public func ingest(_ messages: [MemoryMessage], maxChunkChars: Int, on connection: PostgresConnection)
         async throws -> IngestResult
     {
-        let ingestor = try Ingestor(names: names.get())
+        let ingestor = try Ingestor(names: names.get(), statementTimeout: timeouts.ingest)
         return try await Self.explainingMissingObjects(schema: schema) {
-            try await ingestor.ingest(messages, maxChunkChars: maxChunkChars, on: connection)
+            try await explainingTimeout(.ingest) {
+                try await ingestor.ingest(messages, maxChunkChars: maxChunkChars, on: connection)
+            }
         }
     }
 
@@ -62,12 +74,18 @@ public struct MemoryStore: Sendable {
     ///
     /// `query` is web-search syntax (`websearch_to_tsquery`): words, "quoted phrases", `or`, `-word`. Anything else
     /// in it is text, never SQL or tsquery syntax. A query with no searchable words returns no hits.
+    ///
+    /// The statement runs under ``StatementTimeouts/query``; past it the call fails with
+    /// ``MemoryStoreError/statementTimeout(_:limit:)``.
     public func search(user: String, query: String, topK: Int, on connection: PostgresConnection) async throws
         -> [MemoryHit]
     {
         let sql = try Searcher.sql(schema: names.get().schema)
         return try await Self.explainingMissingObjects(schema: schema) {
-            try await Searcher.search(user: user, query: query, topK: topK, sql: sql, on: connection)
+            try await explainingTimeout(.query) {
+                try await Searcher.search(
+                    user: user, query: query, topK: topK, sql: sql, timeout: timeouts.query, on: connection)
+            }
         }
     }
 
@@ -91,6 +109,26 @@ public struct MemoryStore: Sendable {
             return try await body()
         } catch let error as PostgresServerError where missingObjectStates.contains(error.sqlState) {
             throw MemoryStoreError.notMigrated(schema: schema)
+        }
+    }
+
+    /// Turns the server's cancel of a statement that outran its timeout into ``MemoryStoreError/statementTimeout``.
+    ///
+    /// A cancel is SQLSTATE 57014 whoever asked for it; it is the timeout's only when this task was not cancelled (a
+    /// cancelled task sends a cancel request of its own) and the call took at least the timeout, which the server's
+    /// timer cannot beat. An administrator's `pg_cancel_backend` before that keeps the server's own error.
+    private func explainingTimeout<Value>(_ kind: StatementTimeouts.Kind, _ body: () async throws -> Value)
+        async throws -> Value
+    {
+        let limit = timeouts[kind]
+        let start = ContinuousClock.now
+        do {
+            return try await body()
+        } catch let error as PostgresServerError
+            where error.sqlState == PostgresServerError.Code.queryCanceled && limit > .zero && !Task.isCancelled
+            && ContinuousClock.now - start >= limit
+        {
+            throw MemoryStoreError.statementTimeout(kind, limit: limit)
         }
     }
 

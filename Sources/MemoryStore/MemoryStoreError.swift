@@ -22,6 +22,8 @@ public enum MemoryStoreError: Error, Sendable, Equatable, CustomStringConvertibl
     case transactionInProgress
     /// The server answered in a shape the store's own statements cannot produce: a bug, not bad input.
     case unexpectedResult(String)
+    /// The server cancelled a statement that ran longer than its ``StatementTimeouts`` allow.
+    case statementTimeout(StatementTimeouts.Kind, limit: Duration)
 
     public var description: String {
         switch self {
@@ -47,6 +49,11 @@ public enum MemoryStoreError: Error, Sendable, Equatable, CustomStringConvertibl
             "the connection is inside a transaction: the memory store runs its own transaction per call"
         case .unexpectedResult(let what):
             "unexpected result from the server: \(what)"
+        case .statementTimeout(.query, let limit):
+            "the search ran longer than its statement timeout (\(limit)) and the server cancelled it (SQLSTATE 57014)"
+        case .statementTimeout(.ingest, let limit):
+            "a statement of the ingest batch ran longer than its statement timeout (\(limit)) and the server cancelled"
+                + " it (SQLSTATE 57014); the batch was rolled back"
         }
     }
 }

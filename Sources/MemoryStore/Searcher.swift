@@ -31,13 +31,14 @@ enum Searcher {
         query: String,
         topK: Int,
         sql: String,
+        timeout: Duration,
         on connection: PostgresConnection
     ) async throws -> [MemoryHit] {
         // PostgreSQL text cannot hold NUL, so no stored user or word contains one: such a user has no chunks, and a
         // NUL in the query separates words like any other non-word character.
         guard topK > 0, !user.utf8.contains(0) else { return [] }
         let queryText = query.utf8.contains(0) ? query.replacing("\u{0}", with: " ") : query
-        let result = try await connection.query(sql, [user, queryText, topK])
+        let result = try await connection.query(sql, [user, queryText, topK], statementTimeout: timeout)
         return try result.rows.enumerated().map { index, row in
             let (id, session, content, createdAt, score) = try row.decode((Int, String, String, Date?, Double).self)
             return MemoryHit(

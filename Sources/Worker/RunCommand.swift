@@ -42,7 +42,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try self.settings.load()
-        let jobs = try loadJobs(files)
+        let jobs = try loadJobs(files, queryLimits: try settings.queryLimits())
         var options = BatchRunner.Options()
         options.parallelJobs = try parallelJobs ?? settings.integer("worker.parallel_jobs", default: 4)
         options.defaultConcurrency = try settings.integer("worker.concurrency", default: 4)
@@ -116,11 +116,14 @@ struct Validate: ParsableCommand {
         abstract: "Checks job files (types, fields, names, dependencies, sources) without running anything."
     )
 
+    /// For the query limits (`worker.query_max_chars`, `worker.query_max_words`), which `worker run` applies too.
+    @OptionGroup var settings: SettingsOptions
+
     @Argument(help: "Job files (YAML).")
     var files: [String] = []
 
     func run() throws {
-        let jobs = try loadJobs(files)
+        let jobs = try loadJobs(files, queryLimits: try settings.load().queryLimits())
         print("\(jobs.count) job(s) in \(files.count) file(s): valid")
     }
 }
@@ -150,9 +153,9 @@ struct Migrate: AsyncParsableCommand {
 }
 
 /// Loads and validates every job file; any problem ends the program with exit code 2 before anything runs.
-func loadJobs(_ files: [String]) throws -> [Job] {
+func loadJobs(_ files: [String], queryLimits: QueryLimits) throws -> [Job] {
     do {
-        return try JobLoader.load(files: files)
+        return try JobLoader.load(files: files, queryLimits: queryLimits)
     } catch {
         for problem in error.problems { printError("worker: \(problem)") }
         throw ExitStatus.invalidInput
@@ -174,7 +177,8 @@ extension WorkerSettings {
     func memoryStore() throws -> MemoryStore {
         let store = MemoryStore(
             schema: value(forKey: "worker.store_schema")?.value ?? "memory",
-            textSearchConfig: value(forKey: "worker.text_search_config")?.value ?? "english"
+            textSearchConfig: value(forKey: "worker.text_search_config")?.value ?? "english",
+            timeouts: try statementTimeouts()
         )
         do {
             try store.validate()
@@ -192,6 +196,24 @@ extension WorkerSettings {
             attempts: try integer("worker.retry.attempts", default: defaults.attempts),
             initialDelay: try seconds("worker.retry.initial_delay", default: defaults.initialDelay),
             maximumDelay: try seconds("worker.retry.max_delay", default: defaults.maximumDelay)
+        )
+    }
+
+    /// `worker.query_timeout` and `worker.ingest_timeout` (seconds, 0 = none).
+    func statementTimeouts() throws -> StatementTimeouts {
+        let defaults = StatementTimeouts()
+        return StatementTimeouts(
+            query: try seconds("worker.query_timeout", default: defaults.query),
+            ingest: try seconds("worker.ingest_timeout", default: defaults.ingest)
+        )
+    }
+
+    /// `worker.query_max_chars` and `worker.query_max_words`.
+    func queryLimits() throws -> QueryLimits {
+        let defaults = QueryLimits()
+        return QueryLimits(
+            maxCharacters: try integer("worker.query_max_chars", default: defaults.maxCharacters),
+            maxWords: try integer("worker.query_max_words", default: defaults.maxWords)
         )
     }
 

@@ -37,9 +37,11 @@ final class TempFolder: Sendable {
 }
 
 /// The problems loading `files` reports; records an issue when loading succeeds.
-func problems(_ files: [String], sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+func problems(
+    _ files: [String], queryLimits: QueryLimits = QueryLimits(), sourceLocation: SourceLocation = #_sourceLocation
+) -> [String] {
     do {
-        let jobs = try JobLoader.load(files: files)
+        let jobs = try JobLoader.load(files: files, queryLimits: queryLimits)
         Issue.record("expected validation problems, got \(jobs.map(\.name))", sourceLocation: sourceLocation)
         return []
     } catch {

@@ -57,6 +57,23 @@ import Testing
         #expect(try await connection.query("SELECT 41 + 1").rows[0].decode(0, as: Int.self) == 42)
     }
 
+    /// The statement runs in a pipeline after the one setting its timeout; a cancel ends it, the server skips
+    /// nothing it should not, and the connection leaves pipeline mode, usable.
+    @Test func cancellingAStatementWithATimeoutLeavesTheConnectionUsable() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(60)", statementTimeout: .seconds(120)) }
+        try await waitUntilActive(connection, running: "SELECT pg_sleep(60)")
+        sleeper.cancel()
+        let result = await sleeper.result
+        #expect {
+            try result.get()
+        } throws: { ($0 as? PostgresServerError)?.sqlState == PostgresServerError.Code.queryCanceled }
+        #expect(connection.isUsable)
+        #expect(connection.transactionStatus == .idle)
+        #expect(try await connection.query("SHOW statement_timeout").rows[0].decode(0, as: String.self) == "0")
+    }
+
     @Test func cancellingInsideATransactionLeavesItFailedButTheConnectionUsable() async throws {
         let connection = try await TestDatabase.connect()
         defer { connection.close() }
@@ -161,7 +178,8 @@ import Testing
         }
     }
 
-    private func waitUntilActive(_ connection: PostgresConnection) async throws {
+    /// Waits until the connection's backend is running a statement (`running`, when given).
+    private func waitUntilActive(_ connection: PostgresConnection, running statement: String? = nil) async throws {
         let monitor = try await TestDatabase.connect()
         defer { monitor.close() }
         let started = ContinuousClock.now
@@ -172,7 +190,7 @@ import Testing
                 [Int(connection.backendPID)]
             ).rows.first
             let (state, query) = try row?.decode((String?, String?).self) ?? (nil, nil)
-            if state == "active" { return }
+            if state == "active", statement == nil || query == statement { return }
             let sample = "\(state ?? "no row"): \(query ?? "")"
             if seen.last != sample { seen.append(sample) }
             try await Task.sleep(for: .milliseconds(10))
