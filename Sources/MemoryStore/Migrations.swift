@@ -165,7 +165,7 @@ enum Migrations {
             """
         ).rows.map { try $0.decode((String, String, Int).self) }
         try await connection.execute(script: "SET LOCAL jit = off")
-        let ingestor = Ingestor(names: names)
+        let ingestor = Ingestor(names: names, statementTimeout: .zero)  // migrations run without a timeout
         let budgets = Dictionary(grouping: sessions, by: \.2)
         for budget in budgets.keys.sorted() {
             let group = budgets[budget] ?? []
