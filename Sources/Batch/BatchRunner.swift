@@ -157,7 +157,7 @@ public struct BatchRunner: Sendable {
     }
 
     private func logRetry(_ retry: RetryPolicy.Retry) {
-        let delay = String(format: "%.1f", Self.seconds(retry.delay))
+        let delay = String(format: "%.2f", Self.seconds(retry.delay))
         logger.warning(
             "cannot prepare the memory store (\(retry.error)): retrying in \(delay) s (attempt \(retry.attempt) of \(retry.attempts))"
         )

@@ -15,7 +15,8 @@ import Testing
     ) throws -> Doctor {
         Doctor(
             configuration: try ConnectionConfiguration(try DatabaseCommandTests.databaseURL()),
-            pool: PoolSettings(minSize: 1, maxSize: 2, acquireTimeout: .seconds(30)),
+            // Small, so that few extra backends exceed it; a generous timeout for a loaded test machine.
+            pool: PoolSettings(minSize: 1, maxSize: 3, acquireTimeout: .seconds(120)),
             applicationName: "mw-doctor-test-\(UInt32.random(in: 0...UInt32.max))",
             sharedManager: sharedManager,
             // What the broken cases leave on the server never goes, so they need not wait the default.

@@ -21,8 +21,16 @@ import Testing
             schema = "prepare_\(suffix)"
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("mw-prepare-\(suffix)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try "worker:\n  store_schema: \(schema)\npostgres:\n  application_name: mw-prepare-\(suffix)\n"
-                .write(to: folder.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+            // One connection is all these runs need; the default ten would only load the shared cluster.
+            try """
+            worker:
+              store_schema: \(schema)
+            postgres:
+              application_name: mw-prepare-\(suffix)
+              pool_size: 1
+              max_overflow: 1
+
+            """.write(to: folder.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
             try "name: ask\nkind: query\nuser: u\nqueries: [x]\n"
                 .write(to: folder.appendingPathComponent("jobs.yaml"), atomically: true, encoding: .utf8)
             admin = try await PostgresConnection.connect(configuration)

@@ -72,9 +72,15 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let schema = "prepare_signal_\(suffix)"
         let applicationName = "mw-prepare-signal-\(suffix)"
-        try
-            "worker:\n  store_schema: \(schema)\n  shutdown_grace: 60\npostgres:\n  application_name: \(applicationName)\n"
-            .write(to: folder.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
+        try """
+        worker:
+          store_schema: \(schema)
+          shutdown_grace: 60
+        postgres:
+          application_name: \(applicationName)
+          pool_size: 1
+
+        """.write(to: folder.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
         try "name: ask\nkind: query\nuser: u\nqueries: [x]\n"
             .write(to: folder.appendingPathComponent("job.yaml"), atomically: true, encoding: .utf8)
         // Another worker's migration, as far as this one can tell: the lock the migration takes (Migrator.lockName).
