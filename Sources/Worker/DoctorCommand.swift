@@ -18,7 +18,7 @@ struct DoctorCommand: AsyncParsableCommand {
             Checks: the manager is a singleton; holders share one pool whose server connections stay within \
             max_size; the pool uses the configured settings; released holders leave no pool and no server \
             connection; repeated jobs keep the connection count stable. Exit status: 0 if every check passes, 1 if \
-            one fails, 75 if the database cannot be reached, 2 on invalid settings.
+            one fails, 75 if the database cannot be reached, 2 on invalid settings or refused credentials.
             """
     )
 
@@ -37,7 +37,7 @@ struct DoctorCommand: AsyncParsableCommand {
             _ = try await doctor.serverConnections()
         } catch {
             printError("worker: doctor: cannot reach the database: \(doctor.configuration.redact("\(error)"))")
-            throw ExitStatus.databaseUnavailable
+            throw ExitStatus.cannotConnect(error)
         }
         var failed = 0
         for check in Doctor.Check.allCases {

@@ -4,7 +4,8 @@ import Testing
 
 /// When `worker run` or `worker migrate` cannot prepare the memory store, the exit status says whether a retry may
 /// help (75) or something must change (2 configuration, 1 otherwise), the error carries the SQLSTATE and a hint, a
-/// refusal that cannot pass is not retried, and `run` still prints and writes its report.
+/// refusal that cannot pass is not retried, and `run` still prints and writes its report. `ping`, `monitor` and
+/// `doctor` exit 2 for refused credentials too.
 @Suite struct PreparationFailureTests {
     /// A folder with a one-job batch, a schema and an application name of its own, and an admin connection.
     struct Setup {
@@ -133,6 +134,12 @@ import Testing
         #expect(failure["kind"] as? String == "configuration")
         #expect(failure["sqlstate"] as? String == sqlState)
         #expect(failure["hint"] is String)
+        // The commands that only connect see the same refusal the same way.
+        for command in [["migrate"], ["ping"], ["monitor"], ["doctor"]] {
+            let output = try await setup.run(command, database: database, ["PGPASSFILE": "/nonexistent/pgpass"])
+            #expect(output.status == 2, "worker \(command[0]): \(output.stderr)")
+            #expect(output.stderr.contains(message), "worker \(command[0]): \(output.stderr)")
+        }
         await setup.remove()
     }
 }
