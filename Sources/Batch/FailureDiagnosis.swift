@@ -30,7 +30,7 @@ public enum FailureKind: String, Sendable, Codable {
 /// libpq gives no SQLSTATE for a connection the server refused, only its message, so refusals are recognised by the
 /// English wording of libpq and the server; a server with translated messages only loses the SQLSTATE and the hint,
 /// and its refusals count as transient.
-public struct FailureDiagnosis: Sendable, Equatable {
+public struct FailureDiagnosis: Sendable {
     public var kind: FailureKind
     /// The error as it describes itself (passwords are never in it: connection errors are redacted at the source).
     public var message: String
