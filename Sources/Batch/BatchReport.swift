@@ -14,14 +14,20 @@ public struct BatchReport: Sendable, Codable {
         public var startedAt: Date
         public var finishedAt: Date
         public var durationS: Double
-        /// `ok`, `failed` or `interrupted` (a signal stopped it; re-running finishes the rest exactly once).
+        /// `ok`, `failed`, `interrupted` (a signal stopped it; re-running finishes the rest exactly once) or
+        /// `unreachable` (the database could not be reached to prepare the store; no job ran).
         public var status: String
         public var jobsTotal: Int
         public var jobsOK: Int
         public var jobsFailed: Int
+        /// Jobs a shutdown stopped before their source was done.
+        public var jobsInterrupted = 0
+        /// Jobs that did not run: a dependency did not succeed, or the batch stopped before their turn.
         public var jobsSkipped: Int
         /// The process's peak resident memory so far (getrusage), for spotting a batch that grows with its input.
         public var peakRSSMB: Double?
+        /// Why no job ran, when the memory store could not be prepared.
+        public var failure: Failure?
 
         enum CodingKeys: String, CodingKey {
             case id, status
@@ -31,8 +37,24 @@ public struct BatchReport: Sendable, Codable {
             case jobsTotal = "jobs_total"
             case jobsOK = "jobs_ok"
             case jobsFailed = "jobs_failed"
+            case jobsInterrupted = "jobs_interrupted"
             case jobsSkipped = "jobs_skipped"
             case peakRSSMB = "peak_rss_mb"
+            case failure
+        }
+    }
+
+    /// Why a batch stopped before its jobs: what kind of failure (which sets the exit status), what happened, and
+    /// what to do about it.
+    public struct Failure: Sendable, Codable {
+        public var kind: FailureKind
+        public var reason: String
+        public var sqlState: String?
+        public var hint: String?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, reason, hint
+            case sqlState = "sqlstate"
         }
     }
 
@@ -40,8 +62,9 @@ public struct BatchReport: Sendable, Codable {
         public var name: String
         public var file: String
         public var kind: String
-        /// `ok`, `failed`, `skipped` (a dependency did not succeed), `interrupted` or `not_started` (a shutdown came
-        /// first); the last three count as skipped in the batch summary.
+        /// `ok`, `failed`, `skipped` (a dependency did not succeed), `interrupted` (a shutdown stopped it) or
+        /// `not_started` (a shutdown came first, or the store could not be prepared); `skipped` and `not_started`
+        /// count as skipped in the batch summary.
         public var status: String
         public var error: String?
         public var durationS: Double
@@ -77,10 +100,16 @@ public struct BatchReport: Sendable, Codable {
         public var outstandingLeases: [Lease]
         public var activeReferences: [Reference]
         public var openPools: [String]
-        /// Backends of this process's pools on the server when the batch started and after it ended.
+        /// Backends named like this batch's connections on the server when the batch started (other programs'
+        /// included): context, not part of the verdict.
         public var serverConnectionsBefore: Int?
-        public var serverConnectionsAfter: Int?
-        /// Why the server could not be asked, when it could not.
+        /// How many backends the batch's pool opened (replacements included), all of which the server was asked
+        /// about after the pool closed; nil when it could not be asked.
+        public var serverBackendsChecked: Int?
+        /// Those still on the server, and their process ids; nil when the server could not be asked.
+        public var serverConnectionsLeft: Int?
+        public var serverBackendsLeft: [Int32]?
+        /// Why the server could not be asked (`not checked: …`); the verdict is then unknown and `ok` false.
         public var serverCheckError: String?
 
         public struct Lease: Sendable, Codable {
@@ -107,7 +136,9 @@ public struct BatchReport: Sendable, Codable {
             case activeReferences = "active_references"
             case openPools = "open_pools"
             case serverConnectionsBefore = "server_connections_before"
-            case serverConnectionsAfter = "server_connections_after"
+            case serverBackendsChecked = "server_backends_checked"
+            case serverConnectionsLeft = "server_connections_left"
+            case serverBackendsLeft = "server_backends_left"
             case serverCheckError = "server_check_error"
         }
     }
@@ -122,12 +153,15 @@ public struct BatchReport: Sendable, Codable {
 }
 
 extension BatchReport {
-    /// The exit status cron and CI read: 0 all jobs ok and no leak; 75 a job failed because the database stayed
-    /// unreachable (cron may retry); 1 a job failed, was skipped or never started; 3 a leak was found (0 with a
-    /// warning when `failOnLeak` is off). Failed jobs win over a leak: they are what an operator must fix first.
+    /// The exit status cron and CI read: 0 all jobs ok and no leak; when the store could not be prepared, its
+    /// failure's (75 the database stayed unreachable, 2 configuration, 1 otherwise); 75 a job failed because the
+    /// database stayed unreachable (cron may retry); 1 a job failed, was interrupted, skipped or never started; 3 the
+    /// leak check did not pass: a leak was found, or the server could not be asked (0 with a warning when `failOnLeak`
+    /// is off). Failures win over a leak: they are what an operator must fix first.
     public func exitStatus(failOnLeak: Bool) -> Int32 {
+        if let failure = batch.failure { return failure.kind.exitStatus }
         if jobs.contains(where: { $0.status == "failed" && $0.databaseUnavailable }) { return 75 }
-        if batch.jobsFailed + batch.jobsSkipped > 0 { return 1 }
+        if batch.jobsFailed + batch.jobsInterrupted + batch.jobsSkipped > 0 { return 1 }
         if !leaks.ok, failOnLeak { return 3 }
         return 0
     }

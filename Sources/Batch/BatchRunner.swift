@@ -10,7 +10,7 @@ import Settings
 ///
 /// The batch holds one pool reference from start to end, so the pool stays open between jobs; each job holds one
 /// more while it runs. When the batch lets go of its reference the pool closes, and the leak check asks the manager
-/// (leases, references, pools) and the server (backends this process opened) whether anything is left.
+/// (leases, references, pools) and the server (the backends the pool opened) whether anything is left.
 public struct BatchRunner: Sendable {
     public struct Options: Sendable {
         /// Jobs running at the same time (`worker.parallel_jobs`, `--parallel-jobs`).
@@ -54,14 +54,9 @@ public struct BatchRunner: Sendable {
         case finished(job: String, succeeded: Bool, items: Int, seconds: Double)
     }
 
-    /// Why a batch could not start: the database could not be reached or its schema could not be applied.
-    public struct Unavailable: Error, CustomStringConvertible {
-        public var description: String
-    }
-
-    /// Runs `jobs` (in file order, each after its dependencies) and returns the report; throws ``Unavailable`` when
-    /// the database cannot be reached, after closing everything it opened.
-    public func run(_ jobs: [Job]) async throws -> BatchReport {
+    /// Runs `jobs` (in file order, each after its dependencies) and returns the report. When the memory store
+    /// cannot be prepared no job runs, and the report says why (`batch.failure`), with every job `not_started`.
+    public func run(_ jobs: [Job]) async -> BatchReport {
         let startedAt = Date()
         let clock = ContinuousClock.now
         let applicationName = settings.connection["application_name"] ?? ConnectionConfiguration.defaultApplicationName
@@ -71,53 +66,23 @@ public struct BatchRunner: Sendable {
         )
         let batchID = Self.batchID(startedAt)
         let batchReference = manager.pool(for: settings.connection, settings: settings.pool, holder: "batch \(batchID)")
-        let pool = batchReference.pool
-        do {
-            let logRetry: (any Error) -> Void = { logger.warning("retrying the migration: \($0)") }
-            try await options.retry.run(onRetry: logRetry) {
-                try await pool.withConnection(holder: "batch \(batchID) migration") { connection in
-                    _ = try await options.store.migrate(on: connection)
-                }
-            }
-        } catch {
-            await manager.release(batchReference, drain: options.drain)
-            throw Unavailable(description: "cannot prepare the memory store at \(pool.target): \(error)")
-        }
+        let failure = await prepareStore(on: batchReference.pool, batchID: batchID)
 
         let results = Locked([Int: (outcome: JobOutcome, usage: PoolUsage, duration: Double, tasks: Int)]())
-        let scheduler = JobScheduler(
-            nodes: jobs.map { JobScheduler.Node(name: $0.name, dependsOn: $0.dependsOn) },
-            parallelJobs: options.parallelJobs,
-            shutdown: options.shutdown
-        )
-        let outcomes = await scheduler.run { index in
-            let job = jobs[index]
-            let reference = manager.pool(for: settings.connection, settings: settings.pool, holder: job.name)
-            let leases = JobLeases(pool: reference.pool, job: job.name)
-            let tasks = job.concurrency ?? options.defaultConcurrency
-            let started = ContinuousClock.now
-            logger.info("job \(job.name) started", metadata: ["tasks": "\(tasks)"])
-            options.progress?(.started(job: job.name, tasks: tasks))
-            let outcome = await JobExecution(
-                job: job,
-                leases: leases,
-                store: options.store,
-                concurrency: tasks,
-                retry: options.retry,
+        let outcomes: [JobScheduler.Outcome]
+        if failure == nil {
+            let scheduler = JobScheduler(
+                nodes: jobs.map { JobScheduler.Node(name: $0.name, dependsOn: $0.dependsOn) },
+                parallelJobs: options.parallelJobs,
                 shutdown: options.shutdown
-            ).run()
-            await manager.release(reference, drain: options.drain)
-            let duration = Self.seconds(ContinuousClock.now - started)
-            results.withLock { $0[index] = (outcome, leases.usage, duration, tasks) }
-            options.progress?(
-                .finished(job: job.name, succeeded: outcome.error == nil, items: outcome.items, seconds: duration)
             )
-            if let error = outcome.error {
-                logger.error("job \(job.name) failed: \(error)")
-            } else {
-                logger.info("job \(job.name) finished", metadata: ["items": "\(outcome.items)"])
+            outcomes = await scheduler.run { index in
+                let (succeeded, result) = await run(jobs[index])
+                results.withLock { $0[index] = result }
+                return succeeded
             }
-            return outcome.error == nil && !outcome.interrupted
+        } else {
+            outcomes = jobs.map { _ in .notStarted }
         }
 
         // Closing and checking run in a task of their own: after a shutdown's grace period the batch's task is
@@ -129,22 +94,30 @@ public struct BatchRunner: Sendable {
         let jobReports = jobs.indices.map { index in
             report(for: jobs[index], outcome: outcomes[index], result: results.withLock { $0[index] })
         }
-        let finishedAt = Date()
-        let failed = jobReports.filter { $0.status == "failed" }.count
-        // Jobs a shutdown stopped or never started did not fail; they are left for the next run, like skipped ones.
-        let skipped = jobReports.filter { ["skipped", "not_started", "interrupted"].contains($0.status) }.count
+        let count = { (statuses: Set<String>) in jobReports.filter { statuses.contains($0.status) }.count }
+        let status: String
+        switch failure?.kind {
+        case .transient: status = "unreachable"
+        case .configuration, .permanent: status = "failed"
+        case .interrupted: status = "interrupted"
+        case nil:
+            status = options.shutdown.isRequested ? "interrupted" : count(["ok"]) == jobs.count ? "ok" : "failed"
+        }
         return BatchReport(
             batch: .init(
                 id: batchID,
                 startedAt: startedAt,
-                finishedAt: finishedAt,
+                finishedAt: Date(),
                 durationS: Self.seconds(ContinuousClock.now - clock),
-                status: options.shutdown.isRequested ? "interrupted" : failed + skipped == 0 ? "ok" : "failed",
+                status: status,
                 jobsTotal: jobs.count,
-                jobsOK: jobReports.filter { $0.status == "ok" }.count,
-                jobsFailed: failed,
-                jobsSkipped: skipped,
-                peakRSSMB: Self.peakResidentMegabytes()
+                jobsOK: count(["ok"]),
+                jobsFailed: count(["failed"]),
+                jobsInterrupted: count(["interrupted"]),
+                // Jobs a shutdown or a failed preparation kept from starting are left for the next run.
+                jobsSkipped: count(["skipped", "not_started"]),
+                peakRSSMB: Self.peakResidentMegabytes(),
+                failure: failure
             ),
             pools: statistics,
             jobs: jobReports,
@@ -152,7 +125,76 @@ public struct BatchRunner: Sendable {
         )
     }
 
-    /// Lets go of the batch's pool reference (closing the pool) and runs the leak check.
+    /// Brings the memory store's schema up to date, retrying failures that may pass with one log line per retry.
+    /// A shutdown request cancels it at once (the migration may be waiting for another worker's lock). Returns why
+    /// it failed, or nil when the store is ready.
+    private func prepareStore(on pool: ConnectionPool, batchID: String) async -> BatchReport.Failure? {
+        do {
+            try await options.shutdown.cancellingOnRequest {
+                try await options.retry.run(onRetry: logRetry) {
+                    try await pool.withConnection(holder: "batch \(batchID) migration") { connection in
+                        _ = try await options.store.migrate(on: connection)
+                    }
+                }
+            }
+            return nil
+        } catch {
+            if let signal = options.shutdown.signal {
+                return BatchReport.Failure(
+                    kind: .interrupted,
+                    reason: "interrupted by signal \(signal) while the memory store at \(pool.target) was being "
+                        + "prepared; no job started"
+                )
+            }
+            let diagnosis = FailureDiagnosis(error)
+            return BatchReport.Failure(
+                kind: diagnosis.kind,
+                reason: "cannot prepare the memory store at \(pool.target): \(diagnosis.summary)",
+                sqlState: diagnosis.sqlState,
+                hint: diagnosis.hint
+            )
+        }
+    }
+
+    private func logRetry(_ retry: RetryPolicy.Retry) {
+        let delay = String(format: "%.2f", Self.seconds(retry.delay))
+        logger.warning(
+            "cannot prepare the memory store (\(retry.error)): retrying in \(delay) s (attempt \(retry.attempt) of \(retry.attempts))"
+        )
+    }
+
+    /// Runs one job on a pool reference of its own; whether it succeeded, and what it did.
+    private func run(_ job: Job) async -> (Bool, (outcome: JobOutcome, usage: PoolUsage, duration: Double, tasks: Int))
+    {
+        let reference = manager.pool(for: settings.connection, settings: settings.pool, holder: job.name)
+        let leases = JobLeases(pool: reference.pool, job: job.name)
+        let tasks = job.concurrency ?? options.defaultConcurrency
+        let started = ContinuousClock.now
+        logger.info("job \(job.name) started", metadata: ["tasks": "\(tasks)"])
+        options.progress?(.started(job: job.name, tasks: tasks))
+        let outcome = await JobExecution(
+            job: job,
+            leases: leases,
+            store: options.store,
+            concurrency: tasks,
+            retry: options.retry,
+            shutdown: options.shutdown
+        ).run()
+        await manager.release(reference, drain: options.drain)
+        let duration = Self.seconds(ContinuousClock.now - started)
+        options.progress?(
+            .finished(job: job.name, succeeded: outcome.error == nil, items: outcome.items, seconds: duration)
+        )
+        if let error = outcome.error {
+            logger.error("job \(job.name) failed: \(error)")
+        } else {
+            logger.info("job \(job.name) finished", metadata: ["items": "\(outcome.items)"])
+        }
+        return (outcome.error == nil && !outcome.interrupted, (outcome, leases.usage, duration, tasks))
+    }
+
+    /// Lets go of the batch's pool reference (closing the pool) and runs the leak check: the manager's side (leases,
+    /// references, pools) and the server's (every backend the pool opened must be gone).
     private func finish(
         _ batchReference: GlobalConnectionManager.Reference,
         before: Int?
@@ -175,18 +217,25 @@ public struct BatchRunner: Sendable {
             openPools: leakReport.openPools,
             serverConnectionsBefore: before
         )
+        // Only backends this pool opened count; other programs may share the application name. A pool that opened
+        // none (the server was never reached) leaves nothing to ask about. Asking is retried like any unit: a server
+        // at its connection limit frees the pool's slots a moment after the pool closes, not at once.
+        let pids = pool.openedBackendPIDs
         do {
-            // The verdict counts only backends this process opened; other programs may share the application name.
-            let left = try await ServerConnectionCount.count(
-                backendPIDs: pool.openedBackendPIDs,
-                configuration: settings.connection
-            )
-            leaks.serverConnectionsAfter = left
-            leaks.ok = leaks.ok && left == 0
+            let left =
+                pids.isEmpty
+                ? []
+                : try await options.retry.run {
+                    try await ServerConnectionCount.backendsLeft(among: pids, configuration: settings.connection)
+                }
+            leaks.serverBackendsChecked = pids.count
+            leaks.serverConnectionsLeft = left.count
+            leaks.serverBackendsLeft = left
+            leaks.ok = leaks.ok && left.isEmpty
         } catch {
-            leaks.serverCheckError = "\(error)"
+            leaks.serverCheckError = "not checked: \(FailureDiagnosis(error).summary)"
+            leaks.ok = false
         }
-
         return (statistics, leaks)
     }
 

@@ -197,7 +197,7 @@ struct JobExecution {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 1...max(1, concurrency) {
                 group.addTask { [retry] in
-                    let countRetry: (any Error) -> Void = { _ in outcome.withLock { $0.retries += 1 } }
+                    let countRetry: (RetryPolicy.Retry) -> Void = { _ in outcome.withLock { $0.retries += 1 } }
                     while !shutdown.isRequested, let item = try feed.take() {
                         defer { done(item) }
                         try Task.checkCancellation()

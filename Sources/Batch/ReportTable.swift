@@ -51,25 +51,36 @@ extension BatchReport {
             )
         }
         lines.append(leakLine)
+        if let failure = batch.failure {
+            lines.append("no job ran (\(failure.kind.rawValue)): \(failure.reason)")
+        }
         lines.append(
             "batch \(batch.id) \(batch.status): \(batch.jobsOK) ok, \(batch.jobsFailed) failed, "
-                + "\(batch.jobsSkipped) skipped of \(batch.jobsTotal) in \(seconds(batch.durationS))"
+                + "\(batch.jobsInterrupted) interrupted, \(batch.jobsSkipped) skipped of \(batch.jobsTotal) in "
+                + seconds(batch.durationS)
                 + (batch.peakRSSMB.map { String(format: ", peak RSS %.0f MB", $0) } ?? "")
         )
         return lines.joined(separator: "\n")
     }
 
     private var leakLine: String {
-        let server =
-            leaks.serverConnectionsAfter.map { "\($0) server connection(s) left" }
-            ?? "server not checked (\(leaks.serverCheckError ?? "unknown"))"
-        if leaks.ok { return "no leaks: no lease outstanding, no pool reference left, every pool closed, \(server)" }
+        let server: String
+        if let checked = leaks.serverBackendsChecked, let left = leaks.serverBackendsLeft {
+            let pids = left.isEmpty ? "" : " (pid \(left.map(String.init).joined(separator: ", ")))"
+            server = "server: checked \(checked) backends, \(left.count) left\(pids)"
+        } else {
+            server = "server \(leaks.serverCheckError ?? "not checked")"
+        }
+        let clientSide = "no lease outstanding, no pool reference left, every pool closed"
+        if leaks.ok { return "no leaks: \(clientSide); \(server)" }
         var parts: [String] = []
         for lease in leaks.outstandingLeases {
             parts.append("lease held by \(lease.job) at \(lease.callSite) for \(seconds(lease.heldS))")
         }
         for reference in leaks.activeReferences { parts.append("reference of \(reference.holder) not released") }
         for pool in leaks.openPools { parts.append("pool \(pool) not closed") }
+        // Clean on the client, but the server could not say: the verdict is unknown, not a leak found.
+        if parts.isEmpty, leaks.serverBackendsLeft == nil { return "leak check incomplete: \(clientSide); \(server)" }
         parts.append(server)
         return "LEAK: " + parts.joined(separator: "; ")
     }

@@ -1,6 +1,3 @@
-import ConnectionPool
-import Postgres
-
 /// Retries a unit of work that failed for a reason that may pass: a lost connection, a server restart, a
 /// serialization failure or deadlock. Units are safe to repeat (an ingest batch is one idempotent transaction, a query
 /// only reads), so a retry can neither lose nor duplicate data.
@@ -18,10 +15,19 @@ public struct RetryPolicy: Sendable, Equatable {
         self.maximumDelay = maximumDelay
     }
 
-    /// Runs `body`, retrying transient failures; `onRetry` hears of each retry. Throws the last error when the budget
-    /// is spent or the error is not transient.
+    /// A retry about to happen, as `onRetry` hears of it.
+    struct Retry {
+        var error: any Error
+        /// The try about to be made (2 for the first retry) and the tries there are in all.
+        var attempt: Int
+        var attempts: Int
+        var delay: Duration
+    }
+
+    /// Runs `body`, retrying transient failures; `onRetry` hears of each retry before its delay. Throws the last
+    /// error when the budget is spent or the error is not transient.
     func run<Value>(
-        onRetry: (any Error) -> Void,
+        onRetry: (Retry) -> Void = { _ in },
         _ body: () async throws -> Value
     ) async throws -> Value {
         var delay = initialDelay
@@ -31,30 +37,20 @@ public struct RetryPolicy: Sendable, Equatable {
                 return try await body()
             } catch {
                 guard attempt < attempts, Self.isTransient(error), !Task.isCancelled else { throw error }
-                onRetry(error)
                 // Full jitter: tasks that failed together (a server restart) do not come back together.
                 let jittered = delay * Double.random(in: 0.5...1.0)
+                attempt += 1
+                onRetry(Retry(error: error, attempt: attempt, attempts: attempts, delay: jittered))
                 try await Task.sleep(for: jittered)
                 delay = min(maximumDelay, delay * 2)
-                attempt += 1
             }
         }
     }
 
-    /// Whether `error` may pass on its own: connection trouble, an administrator or crash shutdown, a serialization
-    /// failure or deadlock, too many connections. Statement errors (bad SQL, constraint violations) and pool
-    /// timeouts are not: repeating them only delays the report.
+    /// Whether `error` may pass on its own (``FailureKind/transient``): connection trouble, a server starting or
+    /// shutting down, a serialization failure or deadlock, too many connections. Refused credentials, statement
+    /// errors, cancelled statements and pool timeouts are not: repeating them only delays the report.
     public static func isTransient(_ error: any Error) -> Bool {
-        switch error {
-        case let error as PostgresConnectionError:
-            return error.kind == .connectFailed || error.kind == .connectionLost
-        case let error as PostgresServerError:
-            let code = error.sqlState
-            return code.hasPrefix("08") || ["57P01", "57P02", "57P03", "40001", "40P01", "53300"].contains(code)
-        case let error as PoolError:
-            return error.kind == .connectFailed
-        default:
-            return false
-        }
+        FailureDiagnosis(error).kind == .transient
     }
 }

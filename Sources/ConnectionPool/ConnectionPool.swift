@@ -21,6 +21,9 @@ public final class ConnectionPool: Sendable {
         var waiters: [PoolStateMachine.RequestID: CheckedContinuation<Leased, any Error>] = [:]
         var nextRequestID = 1
         var lastConnectError: (any Error)?
+        /// The connect failure last logged as a warning; the same one again goes to the debug log, so an outage
+        /// costs one warning, not one per attempt. Cleared when a connection opens.
+        var loggedConnectFailure: String?
         /// Server process ids of every connection this pool opened, for the server side of the leak check.
         var openedBackendPIDs: [Int32] = []
     }
@@ -271,22 +274,36 @@ public final class ConnectionPool: Sendable {
         }
     }
 
+    /// Opens a connection, the first ones and every replacement alike, and records its backend for the leak check.
     private func open(_ id: PoolStateMachine.ConnectionID) async {
         do {
             let connection = try await PostgresConnection.connect(configuration, logger: logger)
+            recordOpenedBackend(connection.backendPID)
             perform(
                 core.withLock { core in
                     core.connections[id] = connection
+                    core.loggedConnectFailure = nil
                     return apply(core.machine.connectionOpened(id, now: .now), to: &core)
                 })
         } catch {
-            logger.warning("cannot open a connection: \(error)", metadata: ["pool": "\(target)"])
-            perform(
-                core.withLock { core in
-                    core.lastConnectError = error
-                    return apply(core.machine.connectionFailed(id, now: .now), to: &core)
-                })
+            let message = "\(error)"
+            let (effects, repeated) = core.withLock { core in
+                let repeated = core.loggedConnectFailure == message
+                core.loggedConnectFailure = message
+                core.lastConnectError = error
+                return (apply(core.machine.connectionFailed(id, now: .now), to: &core), repeated)
+            }
+            logger.log(
+                level: repeated ? .debug : .warning, "cannot open a connection: \(message)",
+                metadata: ["pool": "\(target)"])
+            perform(effects)
         }
+    }
+
+    /// Adds a backend to those the leak check asks the server about once the pool has closed: every connection
+    /// this pool opens is recorded here before anyone can lease it.
+    func recordOpenedBackend(_ pid: Int32) {
+        core.withLock { $0.openedBackendPIDs.append(pid) }
     }
 
     /// Ticks the state machine often enough for timeouts to fire within a tenth of `pool_timeout`, until drained.

@@ -18,7 +18,7 @@ struct DoctorCommand: AsyncParsableCommand {
             Checks: the manager is a singleton; holders share one pool whose server connections stay within \
             max_size; the pool uses the configured settings; released holders leave no pool and no server \
             connection; repeated jobs keep the connection count stable. Exit status: 0 if every check passes, 1 if \
-            one fails, 75 if the database cannot be reached, 2 on invalid settings.
+            one fails, 75 if the database cannot be reached, 2 on invalid settings or refused credentials.
             """
     )
 
@@ -26,7 +26,8 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try settings.load()
-        let doctor = Doctor(settings: loaded, applicationName: "memory-worker-doctor-\(getpid())")
+        let doctor = Doctor(
+            configuration: loaded.connection, pool: loaded.pool, applicationName: "memory-worker-doctor-\(getpid())")
         printError(
             "worker doctor: \(doctor.configuration.maskedURL) as application_name \(doctor.applicationName); pool "
                 + "min_size \(loaded.pool.minSize), max_size \(loaded.pool.maxSize), "
@@ -36,7 +37,7 @@ struct DoctorCommand: AsyncParsableCommand {
             _ = try await doctor.serverConnections()
         } catch {
             printError("worker: doctor: cannot reach the database: \(doctor.configuration.redact("\(error)"))")
-            throw ExitStatus.databaseUnavailable
+            throw ExitStatus.cannotConnect(error)
         }
         var failed = 0
         for check in Doctor.Check.allCases {
@@ -52,7 +53,8 @@ struct DoctorCommand: AsyncParsableCommand {
 }
 
 /// The scenarios, each on a fresh ``GlobalConnectionManager`` (but the singleton check), so one cannot hide or
-/// cause another's leak.
+/// cause another's leak. What a check looks at can be handed in (the shared manager, the manager a check runs on),
+/// so each check can be shown to fail.
 struct Doctor: Sendable {
     enum Check: String, CaseIterable {
         case singleton
@@ -71,18 +73,30 @@ struct Doctor: Sendable {
     let configuration: ConnectionConfiguration
     let pool: PoolSettings
     let applicationName: String
+    /// What the singleton check asks for the process's manager.
+    let sharedManager: @Sendable () -> GlobalConnectionManager
+    /// How long the server may take to let closed connections go before a check counts them as left.
+    let settle: Duration
 
-    init(settings: WorkerSettings, applicationName: String) {
-        var configuration = settings.connection
+    init(
+        configuration: ConnectionConfiguration,
+        pool: PoolSettings,
+        applicationName: String,
+        sharedManager: @escaping @Sendable () -> GlobalConnectionManager = { .shared },
+        settle: Duration = .seconds(5)
+    ) {
+        var configuration = configuration
         configuration["application_name"] = applicationName
         self.configuration = configuration
-        self.pool = settings.pool
+        self.pool = pool
         self.applicationName = applicationName
+        self.sharedManager = sharedManager
+        self.settle = settle
     }
 
-    /// Runs one check; an error becomes a failed outcome, and any pool it left open is closed.
-    func run(_ check: Check) async -> Outcome {
-        let manager = GlobalConnectionManager()
+    /// Runs one check on `manager` (a fresh one by default); an error becomes a failed outcome, and any pool the
+    /// check left open is closed.
+    func run(_ check: Check, on manager: GlobalConnectionManager = GlobalConnectionManager()) async -> Outcome {
         let outcome: Outcome
         do {
             switch check {
@@ -103,10 +117,12 @@ struct Doctor: Sendable {
 
     /// `shared` is one object, also when many tasks reach for it at once.
     func singleton() async -> Outcome {
-        let identities = await withTaskGroup(of: ObjectIdentifier.self) { group in
-            for _ in 0..<16 { group.addTask { ObjectIdentifier(GlobalConnectionManager.shared) } }
-            return await group.reduce(into: Set<ObjectIdentifier>()) { $0.insert($1) }
+        // The managers themselves are kept until compared: a freed object's identifier may be reused.
+        let managers = await withTaskGroup(of: GlobalConnectionManager.self) { [sharedManager] group in
+            for _ in 0..<16 { group.addTask { sharedManager() } }
+            return await group.reduce(into: []) { $0.append($1) }
         }
+        let identities = Set(managers.map(ObjectIdentifier.init))
         return Outcome(
             passed: identities.count == 1,
             detail: identities.count == 1
@@ -256,16 +272,10 @@ struct Doctor: Sendable {
         }
     }
 
-    /// The doctor's backends once they reach zero, or after `timeout`: a backend leaves `pg_stat_activity` a moment
-    /// after its client closes, not at once.
-    func waitForServerConnections(timeout: Duration = .seconds(5)) async throws -> Int {
-        let deadline = ContinuousClock.now + timeout
-        var count = try await serverConnections()
-        while count > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-            count = try await serverConnections()
-        }
-        return count
+    /// The doctor's backends once they reach zero, or after ``settle``.
+    func waitForServerConnections() async throws -> Int {
+        try await ServerConnectionCount.count(
+            applicationName: applicationName, configuration: configuration, settle: settle)
     }
 }
 

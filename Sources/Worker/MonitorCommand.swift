@@ -16,7 +16,7 @@ struct MonitorCommand: AsyncParsableCommand {
             "ours" counts connections whose application_name is the configured one (default memory-worker). One \
             sample by default; --interval repeats every S seconds, for --duration seconds (forever without it); \
             --duration alone samples every 10 s. Exit status: 75 if the database cannot be reached, 2 on invalid \
-            settings or options.
+            settings or options or refused credentials.
             """
     )
 
@@ -164,12 +164,13 @@ extension ConnectionConfiguration {
     }
 }
 
-/// Opens one connection outside any pool; an unreachable database ends the program with status 75.
+/// Opens one connection outside any pool; an unreachable database ends the program with status 75, refused
+/// credentials with 2.
 func connectOrExit(_ configuration: ConnectionConfiguration, purpose: String) async throws -> PostgresConnection {
     do {
         return try await PostgresConnection.connect(configuration)
     } catch {
         printError("worker: \(purpose): cannot reach the database: \(configuration.redact("\(error)"))")
-        throw ExitStatus.databaseUnavailable
+        throw ExitStatus.cannotConnect(error)
     }
 }

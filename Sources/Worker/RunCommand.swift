@@ -11,8 +11,10 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Runs the jobs in the given YAML files on the shared pool, reports, and checks for leaks.",
         discussion: """
-            Exit status: 0 all jobs ok and no leak; 1 a job failed or was skipped; 2 invalid input or configuration \
-            (nothing ran); 3 a leak was found (see --no-fail-on-leak); 75 the database could not be reached.
+            Exit status: 0 all jobs ok and no leak; 1 a job failed, was interrupted or skipped, or the store could not \
+            be prepared for a reason retrying cannot fix; 2 invalid input or configuration (nothing ran); 3 the leak \
+            check did not pass (see --no-fail-on-leak); 75 the database could not be reached (cron may retry); \
+            130 / 143 interrupted by SIGINT / SIGTERM.
             """
     )
 
@@ -52,7 +54,7 @@ struct Run: AsyncParsableCommand {
         if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
         let grace = try settings.seconds("worker.shutdown_grace", default: .seconds(30))
         let shutdown = options.shutdown
-        let batch = Task { [options] in try await BatchRunner(settings: settings, options: options).run(jobs) }
+        let batch = Task { [options] in await BatchRunner(settings: settings, options: options).run(jobs) }
         let watcher = SignalWatcher([SIGINT, SIGTERM]) { signal in
             guard !shutdown.isRequested else { return }
             shutdown.request(signal: signal)
@@ -62,13 +64,7 @@ struct Run: AsyncParsableCommand {
                 batch.cancel()
             }
         }
-        let result: BatchReport
-        do {
-            result = try await batch.value
-        } catch {
-            printError("worker: \(error)")
-            throw ExitStatus.databaseUnavailable
-        }
+        let result = await batch.value
         withExtendedLifetime(watcher) {}
         let json = try result.json()
         if let reportFile {
@@ -83,8 +79,11 @@ struct Run: AsyncParsableCommand {
         case .table where !quiet || result.batch.status != "ok" || !result.leaks.ok: print(result.table())
         case .table: break
         }
+        if let failure = result.batch.failure { printError("worker: \(failure.reason)") }
         if !result.leaks.ok, !failOnLeak {
-            printError("worker: warning: a leak was found (see the report); not failing because of --no-fail-on-leak")
+            printError(
+                "worker: warning: the leak check did not pass (see the report); not failing because of --no-fail-on-leak"
+            )
         }
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
         if let signal = shutdown.signal { throw ExitCode(128 + signal) }
@@ -129,7 +128,14 @@ struct Validate: ParsableCommand {
 }
 
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Creates or upgrades the memory store's schema.")
+    static let configuration = CommandConfiguration(
+        abstract: "Creates or upgrades the memory store's schema.",
+        discussion: """
+            Exit status: 0 done; 1 a failure retrying cannot fix (e.g. a missing privilege); 2 invalid input or \
+            configuration (including refused credentials and a text search configuration the store was not made \
+            with); 75 the database could not be reached.
+            """
+    )
 
     @OptionGroup var settings: SettingsOptions
 
@@ -146,8 +152,9 @@ struct Migrate: AsyncParsableCommand {
             print("memory store at \(reference.pool.target): \(applied)")
         } catch {
             await manager.release(reference)
-            printError("worker: cannot migrate the memory store at \(reference.pool.target): \(error)")
-            throw ExitStatus.databaseUnavailable
+            let diagnosis = FailureDiagnosis(error)
+            printError("worker: cannot migrate the memory store at \(reference.pool.target): \(diagnosis.summary)")
+            throw ExitCode(diagnosis.kind.exitStatus)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Batch
 import Foundation
 import Logging
 import Postgres
@@ -41,6 +42,11 @@ enum ExitStatus {
     static let invalidInput = ExitCode(2)
     /// The database could not be reached; sysexits' EX_TEMPFAIL, which tells cron a retry may succeed.
     static let databaseUnavailable = ExitCode(75)
+
+    /// A connection that could not be opened: 75 only when that may pass; refused credentials are configuration (2).
+    static func cannotConnect(_ error: any Error) -> ExitCode {
+        ExitCode(FailureDiagnosis(error).kind.exitStatus)
+    }
 }
 
 /// The settings every command that connects reads: `config.yaml` (or `--config`), the environment, the defaults.
@@ -83,7 +89,7 @@ struct Ping: AsyncParsableCommand {
             connection = try await PostgresConnection.connect(configuration)
         } catch {
             printError("worker: cannot reach the database: \(error)")
-            throw ExitStatus.databaseUnavailable
+            throw ExitStatus.cannotConnect(error)
         }
         let connectTime = ContinuousClock.now - connectStart
         defer { connection.close() }

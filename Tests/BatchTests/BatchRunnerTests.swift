@@ -43,18 +43,23 @@ import Testing
                 output: bob.jsonl
             """
         )
-        let report = try await fixture.runner(settings).run(try JobLoader.load(files: [file]))
+        let report = await fixture.runner(settings).run(try JobLoader.load(files: [file]))
         #expect(report.batch.status == "ok")
         #expect(report.exitStatus(failOnLeak: true) == 0)
         #expect(report.jobs.map(\.status) == ["ok", "ok", "ok"])
         #expect(report.jobs[0].items == 5 && report.jobs[0].inserted == 5 && report.jobs[0].duplicates == 0)
         #expect(report.jobs[0].poolUsage?.leases == 3)
         #expect(report.jobs[1].items == 3 && report.jobs[1].hits == 2)
-        #expect(report.leaks.ok && report.leaks.serverConnectionsAfter == 0)
         #expect(report.leaks.outstandingLeases.isEmpty && report.leaks.openPools.isEmpty)
 
         // The pool's request counter is the jobs' leases plus the migration's one.
         let statistics = try #require(report.pools.values.first)
+        // The server was asked about every backend the pool opened, and none was left.
+        #expect(statistics.connectionsNum > 0)
+        #expect(report.leaks.serverBackendsChecked == statistics.connectionsNum)
+        #expect(report.leaks.serverBackendsLeft == [] && report.leaks.serverConnectionsLeft == 0)
+        #expect(report.leaks.ok && report.leaks.serverCheckError == nil)
+        #expect(report.table().contains("server: checked \(statistics.connectionsNum) backends, 0 left"))
         let leases = report.jobs.compactMap(\.poolUsage?.leases).reduce(0, +)
         #expect(statistics.requestsNum == leases + 1)
         #expect(statistics.poolClosed && statistics.leased == 0)
@@ -71,7 +76,7 @@ import Testing
         #expect(keys == ["job", "user", "query", "rank", "score", "chunk_id", "session", "content", "created_at"])
 
         // Running the same ingest again adds nothing and reports the duplicates.
-        let again = try await fixture.runner(settings).run(try JobLoader.load(files: [file]))
+        let again = await fixture.runner(settings).run(try JobLoader.load(files: [file]))
         #expect(again.jobs[0].inserted == 0 && again.jobs[0].duplicates == 5)
         #expect(again.batch.status == "ok", "a second run replaces the output files")
     }
@@ -92,7 +97,7 @@ import Testing
               - {name: after-lenient, kind: query, user: alice, queries: [sourdough], depends_on: lenient}
             """
         )
-        let report = try await fixture.runner(settings).run(try JobLoader.load(files: [file]))
+        let report = await fixture.runner(settings).run(try JobLoader.load(files: [file]))
         #expect(report.jobs.map(\.status) == ["failed", "skipped", "ok", "ok"])
         #expect(report.jobs[0].error?.contains("bad.jsonl:6") == true)
         #expect(report.jobs[1].error?.contains("strict") == true)
@@ -119,7 +124,7 @@ import Testing
         let (report, peak) = try await withThrowingTaskGroup(of: (BatchReport?, Int).self) { group in
             group.addTask {
                 defer { finished.withLock { $0 = true } }
-                return (try await runner.run(jobs), 0)
+                return (await runner.run(jobs), 0)
             }
             group.addTask {
                 var peak = 0
@@ -147,23 +152,27 @@ import Testing
         #expect(report?.leaks.ok == true)
     }
 
-    @Test func anUnreachableDatabaseIsReportedAsUnavailable() async throws {
+    @Test func anUnreachableDatabaseIsReportedAsUnreachable() async throws {
         let fixture = try BatchFixture("unreachable")
         defer { try? FileManager.default.removeItem(at: fixture.folder) }
         let settings = try SettingsLoader.load(
             configPath: try fixture.write("config.yaml", "postgres:\n  pool_size: 2\n"),
             environment: ["DATABASE_URL": "postgresql://u:Zx9-Secret!@127.0.0.1:1/x"]
         )
+        let file = try fixture.write("jobs.yaml", "name: ask\nkind: query\nuser: u\nqueries: [x]\n")
         let manager = GlobalConnectionManager()
-        await #expect {
-            var options = BatchRunner.Options()
-            options.retry = RetryPolicy(attempts: 2, initialDelay: .milliseconds(10), maximumDelay: .milliseconds(10))
-            return try await BatchRunner(settings: settings, options: options, manager: manager).run([])
-        } throws: { error in
-            let text = "\(error)"
-            return error is BatchRunner.Unavailable && text.contains("Connection refused")
-                && !text.contains("Zx9-Secret!")
-        }
+        var options = BatchRunner.Options()
+        options.retry = RetryPolicy(attempts: 2, initialDelay: .milliseconds(10), maximumDelay: .milliseconds(10))
+        let report = await BatchRunner(settings: settings, options: options, manager: manager)
+            .run(try JobLoader.load(files: [file]))
+        #expect(report.batch.status == "unreachable")
+        #expect(report.batch.failure?.kind == .transient)
+        let reason = report.batch.failure?.reason ?? ""
+        #expect(reason.contains("Connection refused") && !reason.contains("Zx9-Secret!"), "\(reason)")
+        #expect(report.jobs.map(\.status) == ["not_started"] && report.batch.jobsSkipped == 1)
+        #expect(report.exitStatus(failOnLeak: true) == 75)
+        // The pool never reached the server, so it left nothing there: the check has nothing to ask about.
+        #expect(report.leaks.ok && report.leaks.serverBackendsChecked == 0)
         #expect(manager.leakReport().isClean)
     }
 }

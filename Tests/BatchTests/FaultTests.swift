@@ -58,7 +58,7 @@ import Testing
             }
             return kills
         }
-        let report = try await runner.run(try JobLoader.load(files: [file]))
+        let report = await runner.run(try JobLoader.load(files: [file]))
         done.withLock { $0 = true }
         let kills = try await killer.value
         #expect(report.jobs[0].status == "ok", "\(report.jobs[0].error ?? "")")
@@ -68,6 +68,9 @@ import Testing
             0, as: Int.self)
         #expect(stored == 2000)
         #expect(report.leaks.ok)
+        // The server was asked about every backend the pool opened: the first ones and each replacement.
+        let opened = report.pools.values.first?.connectionsNum ?? 0
+        #expect(report.leaks.serverBackendsChecked == opened && report.leaks.serverBackendsLeft == [])
         print("killed \(kills) backend(s) mid-job; \(report.jobs[0].retries) unit retries")
     }
 
@@ -103,7 +106,7 @@ import Testing
                 )
             }
         }
-        let report = try await BatchRunner(settings: settings, options: options, manager: .init())
+        let report = await BatchRunner(settings: settings, options: options, manager: .init())
             .run(try JobLoader.load(files: [file]))
         #expect(report.jobs[0].status == "failed")
         #expect(report.jobs[0].databaseUnavailable)
@@ -153,7 +156,7 @@ import Testing
             guard case .finished(job: "lookup", _, _, _) = progress else { return }
             Task { try await locker.execute(script: "COMMIT") }
         }
-        let report = try await BatchRunner(settings: settings, options: options, manager: .init())
+        let report = await BatchRunner(settings: settings, options: options, manager: .init())
             .run(try JobLoader.load(files: [file]))
         let hog = try #require(report.jobs.first { $0.name == "hog" })
         let lookup = try #require(report.jobs.first { $0.name == "lookup" })

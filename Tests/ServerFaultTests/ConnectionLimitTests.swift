@@ -8,7 +8,7 @@ import Settings
 import Testing
 
 /// A server with every connection slot taken: the batch ends with a clear error naming the limit, exit 75, and
-/// nothing left open; once a slot frees up, the same pool works.
+/// nothing left open; once a slot frees up, the same pool works and its leak check reaches the server.
 @Suite struct ConnectionLimitTests {
     @Test func aServerAtMaxConnectionsIsAClearFailureWithoutLeaks() async throws {
         try await ScratchCluster.with("limit") { cluster in try await atTheLimit(cluster) }
@@ -39,21 +39,21 @@ import Testing
         options.store = MemoryStore(schema: "limit")
         options.retry = RetryPolicy(attempts: 2, initialDelay: .milliseconds(10), maximumDelay: .milliseconds(20))
         let manager = GlobalConnectionManager()
-        do {
-            let report = try await BatchRunner(settings: settings, options: options, manager: manager)
-                .run(try JobLoader.load(files: [jobFile]))
-            #expect(report.jobs[0].status == "failed" && report.jobs[0].databaseUnavailable)
-            #expect(report.jobs[0].error?.contains("max_connections") == true, "\(report.jobs[0].error ?? "")")
-            #expect(report.exitStatus(failOnLeak: true) == 75)
-        } catch let error as BatchRunner.Unavailable {
-            #expect(error.description.contains("max_connections"), "\(error)")
-        }
+        // The limit shows where the batch first needs a connection: preparing the store, so no job starts.
+        let refusedReport = await BatchRunner(settings: settings, options: options, manager: manager)
+            .run(try JobLoader.load(files: [jobFile]))
+        #expect(refusedReport.batch.status == "unreachable")
+        #expect(refusedReport.jobs[0].status == "not_started")
+        let reason = refusedReport.batch.failure?.reason ?? ""
+        #expect(reason.contains("max_connections"), "\(reason)")
+        #expect(refusedReport.batch.failure?.sqlState == "53300")
+        #expect(refusedReport.exitStatus(failOnLeak: true) == 75)
         #expect(manager.leakReport().outstandingLeases.isEmpty)
         #expect(manager.leakReport().openPools.isEmpty)
 
         // With one slot free the same settings work: the failure left nothing behind that blocks a retry.
         holders.removeLast().close()
-        let report = try await BatchRunner(settings: settings, options: options, manager: manager)
+        let report = await BatchRunner(settings: settings, options: options, manager: manager)
             .run(try JobLoader.load(files: [jobFile]))
         #expect(report.jobs[0].status == "ok", "\(report.jobs[0].error ?? "")")
         #expect(report.leaks.ok)

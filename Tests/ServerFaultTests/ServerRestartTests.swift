@@ -99,7 +99,7 @@ import Testing
             try await cluster.restart()
             return finished.withLock { $0 }
         }
-        let report = try await runner.run(try JobLoader.load(files: [batch.jobFile]))
+        let report = await runner.run(try JobLoader.load(files: [batch.jobFile]))
         finished.withLock { $0 = true }
         let restartedAfterTheJob = try await restarter.value
         let total = Self.users * Self.perUser
@@ -131,7 +131,7 @@ import Testing
             try await Self.waitForProgress(cluster, started: started)
             try await cluster.stop()
         }
-        let report = try await runner.run(try JobLoader.load(files: [batch.jobFile]))
+        let report = await runner.run(try JobLoader.load(files: [batch.jobFile]))
         try await stopper.value
         let job = report.jobs[0]
         #expect(job.status == "failed")
@@ -142,7 +142,7 @@ import Testing
         #expect(report.pools.values.allSatisfy { $0.poolClosed })
 
         try await cluster.start()
-        let rerun = try await batch.runner(retry: retry, onStart: {}).run(try JobLoader.load(files: [batch.jobFile]))
+        let rerun = await batch.runner(retry: retry, onStart: {}).run(try JobLoader.load(files: [batch.jobFile]))
         let total = Self.users * Self.perUser
         #expect(rerun.jobs[0].status == "ok", "\(rerun.jobs[0].error ?? "")")
         #expect((rerun.jobs[0].duplicates ?? 0) > 0, "the first run stored nothing before the server went")

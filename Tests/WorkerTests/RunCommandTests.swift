@@ -45,7 +45,8 @@ import Testing
         #expect(Set(report.keys) == ["batch", "pools", "jobs", "leaks"])
         let summary = try #require(report["batch"] as? [String: Any])
         for key in [
-            "id", "started_at", "finished_at", "duration_s", "jobs_total", "jobs_ok", "jobs_failed", "jobs_skipped",
+            "id", "started_at", "finished_at", "duration_s", "jobs_total", "jobs_ok", "jobs_failed",
+            "jobs_interrupted", "jobs_skipped",
         ] {
             #expect(summary[key] != nil, "batch.\(key)")
         }
@@ -54,10 +55,13 @@ import Testing
         #expect(leaks["ok"] as? Bool == true)
         for key in [
             "outstanding_leases", "active_references", "open_pools", "server_connections_before",
-            "server_connections_after",
+            "server_backends_checked", "server_connections_left", "server_backends_left",
         ] {
             #expect(leaks[key] != nil, "leaks.\(key)")
         }
+        let opened = (report["pools"] as? [String: [String: Any]])?.values.first?["connections_num"] as? Int
+        #expect(opened ?? 0 > 0 && leaks["server_backends_checked"] as? Int == opened)
+        #expect(leaks["server_backends_left"] as? [Int] == [])
         let jobs = try #require(report["jobs"] as? [[String: Any]])
         for key in ["name", "file", "kind", "status", "duration_s", "tasks", "items", "pool_usage"] {
             #expect(jobs.allSatisfy { $0[key] != nil }, "jobs[].\(key)")
@@ -94,16 +98,35 @@ import Testing
         #expect(store.status == 2 && store.stderr.contains("worker.text_search_config"))
     }
 
-    @Test func anUnreachableDatabaseExitsSeventyFiveWithoutShowingThePassword() async throws {
+    /// Cron mail gets one warning for the outage, one line per retry and the final error; stdout and the report file
+    /// get the report, status `unreachable`.
+    @Test func anUnreachableDatabaseExitsSeventyFiveWithAReportAndOneLinePerRetry() async throws {
         let batch = try Batch()
         defer { batch.remove() }
         try batch.write("jobs.yaml", "name: load\nkind: ingest\nsource: messages.jsonl\n")
         let output = try await batch.run(
-            ["jobs.yaml"],
-            environment: ["DATABASE_URL": "postgresql://u:Zx9-Secret!@127.0.0.1:1/x", "POSTGRES_POOL_SIZE": "1"]
+            ["jobs.yaml", "--report", "json", "--report-file", "report.json"],
+            environment: [
+                "DATABASE_URL": "postgresql://u:Zx9-Secret!@127.0.0.1:1/x", "POSTGRES_POOL_SIZE": "1",
+                "WORKER_RETRY_ATTEMPTS": "4", "WORKER_RETRY_INITIAL_DELAY": "0.01",
+            ]
         )
         #expect(output.status == 75, "\(output.combined)")
         #expect(output.stderr.contains("Connection refused"))
         #expect(!output.combined.contains("Zx9-Secret!"))
+        let lines = output.stderr.split(separator: "\n")
+        #expect(lines.filter { $0.contains("memory-worker.pool") }.count == 1, "\(output.stderr)")
+        for attempt in 2...4 {
+            #expect(lines.filter { $0.contains("(attempt \(attempt) of 4)") }.count == 1, "\(output.stderr)")
+        }
+        #expect(lines.last?.hasPrefix("worker: cannot prepare the memory store") == true, "\(output.stderr)")
+        #expect(lines.count == 5, "\(output.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        let summary = try #require(report["batch"] as? [String: Any])
+        #expect(summary["status"] as? String == "unreachable")
+        #expect((summary["failure"] as? [String: Any])?["kind"] as? String == "transient")
+        #expect((report["jobs"] as? [[String: Any]])?.first?["status"] as? String == "not_started")
+        let written = try Data(contentsOf: batch.folder.appendingPathComponent("report.json"))
+        #expect(try JSONSerialization.jsonObject(with: written) is [String: Any])
     }
 }
