@@ -24,7 +24,7 @@ import Testing
     static func run(_ fixture: BatchFixture, _ settings: WorkerSettings, _ files: [String]) async throws
         -> [(inserted: Int, duplicates: Int, bad: Int)]
     {
-        let report = try await fixture.runner(settings).run(try JobLoader.load(files: files))
+        let report = await fixture.runner(settings).run(try JobLoader.load(files: files))
         #expect(report.batch.status == "ok")
         return report.jobs.map { ($0.inserted ?? -1, $0.duplicates ?? -1, $0.badRecords) }
     }

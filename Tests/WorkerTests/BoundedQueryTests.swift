@@ -171,7 +171,7 @@ import Testing
             process.arguments = ["ask.yaml", "--quiet"]
             process.currentDirectoryURL = store.batch.folder
             let log = store.batch.folder.appendingPathComponent("worker.log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let logHandle = try FileHandle(forWritingTo: log)
             defer { try? logHandle.close() }
             process.standardOutput = logHandle
