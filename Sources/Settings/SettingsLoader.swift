@@ -1,3 +1,5 @@
+import Postgres
+
 /// Resolves `WorkerSettings` from the environment, `config.yaml` and defaults.
 ///
 /// The file is `--config`, else `WORKER_CONFIG`, else `./config.yaml`; a missing default file means defaults, but a
@@ -41,12 +43,15 @@ public enum SettingsLoader {
         var problems: [SettingsError.Problem] = []
         let connection = ConnectionResolution(lookup: lookup, environment: environment, problems: &problems)
         let pool = PoolResolution(lookup: lookup, problems: &problems)
-        guard problems.isEmpty else { throw SettingsError(problems) }
+        // Every value shown was masked by its key's rule; a password that reached another key by a way no rule can
+        // see (a YAML alias, a URL typed without its `:`) is still a password given somewhere, and masked as one.
+        let secrets = Masking.givenPasswords(lookup: lookup, environment: environment)
+        guard problems.isEmpty else { throw SettingsError(problems.map { $0.masking(secrets) }) }
         return WorkerSettings(
             connection: connection.configuration,
             pool: pool.settings,
-            warnings: (file?.warnings ?? []) + connection.warnings,
-            entries: connection.entries + pool.entries,
+            warnings: ((file?.warnings ?? []) + connection.warnings).map { Redaction.hide(secrets, in: $0) },
+            entries: (connection.entries + pool.entries).map { $0.masking(secrets) },
             databaseConfigured: connection.databaseConfigured,
             configFile: file?.path,
             lookup: lookup

@@ -5,6 +5,7 @@ import Foundation
 import Jobs
 import Logging
 import MemoryStore
+import Postgres
 import Settings
 
 struct Run: AsyncParsableCommand {
@@ -179,7 +180,11 @@ extension WorkerSettings {
         do {
             try store.validate()
         } catch {
-            printError("worker: \(error) (worker.store_schema / worker.text_search_config)")
+            // The error quotes the name, which may be a URL pasted into the wrong key.
+            let secrets = [store.schema, store.textSearchConfig].flatMap { Redaction.apparentSecrets(in: $0) }
+            printError(
+                "worker: \(Redaction.redact("\(error)", secrets: secrets)) (worker.store_schema / worker.text_search_config)"
+            )
             throw ExitStatus.invalidInput
         }
         return store
@@ -199,7 +204,9 @@ extension WorkerSettings {
     func seconds(_ key: String, default fallback: Duration) throws -> Duration {
         guard let (text, source) = value(forKey: key) else { return fallback }
         guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds >= 0, seconds <= 3600 else {
-            printError("worker: \(source): invalid value '\(text)' for \(key); expected seconds from 0 to 3600")
+            printError(
+                "worker: \(source): invalid value '\(Redaction.maskValue(text))' for \(key); expected seconds from 0 to 3600"
+            )
             throw ExitStatus.invalidInput
         }
         return .milliseconds(Int(seconds * 1000))
@@ -209,7 +216,9 @@ extension WorkerSettings {
     func integer(_ key: String, default fallback: Int) throws -> Int {
         guard let (text, source) = value(forKey: key) else { return fallback }
         guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 1 else {
-            printError("worker: \(source): invalid value '\(text)' for \(key); expected a whole number of at least 1")
+            printError(
+                "worker: \(source): invalid value '\(Redaction.maskValue(text))' for \(key); expected a whole number of "
+                    + "at least 1")
             throw ExitStatus.invalidInput
         }
         return number
