@@ -9,8 +9,9 @@ public enum JobLoader {
     /// The jobs of `files`, in file order and then in order within each file.
     ///
     /// Relative `source` and `output` paths are resolved against each job file's folder, never the working
-    /// directory, so cron and operators get the same files. No files means no jobs.
-    public static func load(files: [String]) throws(JobValidationError) -> [Job] {
+    /// directory, so cron and operators get the same files. No files means no jobs. An `output` may not be
+    /// `configFile`, the settings file the batch runs with, nor any job file or source.
+    public static func load(files: [String], configFile: String? = nil) throws(JobValidationError) -> [Job] {
         var problems = ProblemLog()
         var drafts: [JobDraft] = []
         var seen: [String: String] = [:]
@@ -27,7 +28,7 @@ public enum JobLoader {
             }
             problems.add(contentsOf: fileProblems.problems)
         }
-        JobValidation.check(drafts, files: files, problems: &problems)
+        JobValidation.check(drafts, files: files, configFile: configFile, problems: &problems)
         guard problems.isEmpty else {
             throw JobValidationError(problems: problems.sortedDescriptions())
         }

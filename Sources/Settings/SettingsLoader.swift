@@ -28,17 +28,26 @@ public enum SettingsLoader {
         try load(configPath: configPath, environment: environment, defaultPath: defaultConfigPath)
     }
 
+    /// The config file `load` reads, and who named it: `--config`, `WORKER_CONFIG` or `default` (which may not exist).
+    public static func configFile(configPath: String?, environment: [String: String]) -> (
+        path: String, namedBy: String
+    ) {
+        configFile(configPath: configPath, environment: environment, defaultPath: defaultConfigPath)
+    }
+
+    static func configFile(configPath: String?, environment: [String: String], defaultPath: String) -> (
+        path: String, namedBy: String
+    ) {
+        if let configPath, !configPath.isEmpty { return (configPath, "--config") }
+        if let named = environment["WORKER_CONFIG"], !named.isEmpty { return (named, "WORKER_CONFIG") }
+        return (defaultPath, "default")
+    }
+
     static func load(configPath: String?, environment: [String: String], defaultPath: String) throws(SettingsError)
         -> WorkerSettings
     {
-        let file: ConfigFile?
-        if let configPath, !configPath.isEmpty {
-            file = try ConfigFile.read(path: configPath, required: true, namedBy: "--config")
-        } else if let named = environment["WORKER_CONFIG"], !named.isEmpty {
-            file = try ConfigFile.read(path: named, required: true, namedBy: "WORKER_CONFIG")
-        } else {
-            file = try ConfigFile.read(path: defaultPath, required: false, namedBy: "default")
-        }
+        let named = configFile(configPath: configPath, environment: environment, defaultPath: defaultPath)
+        let file = try ConfigFile.read(path: named.path, required: named.namedBy != "default", namedBy: named.namedBy)
         let lookup = SettingLookup(environment: environment, file: file)
         var problems: [SettingsError.Problem] = []
         let connection = ConnectionResolution(lookup: lookup, environment: environment, problems: &problems)

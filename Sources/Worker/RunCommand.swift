@@ -1,6 +1,7 @@
 import ArgumentParser
 import Batch
 import ConnectionPool
+import Diagnostics
 import Foundation
 import Jobs
 import Logging
@@ -43,7 +44,13 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try self.settings.load()
-        let jobs = try loadJobs(files)
+        let jobs = try loadJobs(files, configFile: settings.configFile)
+        if let reportFile,
+            let problem = ReportFileCheck.problem(reportFile, files: files, jobs: jobs, configFile: settings.configFile)
+        {
+            printError("worker: --report-file \(Quote.path(reportFile)) \(problem)")
+            throw ExitStatus.invalidInput
+        }
         var options = BatchRunner.Options()
         options.parallelJobs = try parallelJobs ?? settings.integer("worker.parallel_jobs", default: 4)
         options.defaultConcurrency = try settings.integer("worker.concurrency", default: 4)
@@ -120,8 +127,19 @@ struct Validate: ParsableCommand {
     @Argument(help: "Job files (YAML).")
     var files: [String] = []
 
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "Config file the jobs run with, which no output may overwrite (default: $WORKER_CONFIG, then "
+                + "./config.yaml if it exists).", valueName: "path"))
+    var configPath: String?
+
     func run() throws {
-        let jobs = try loadJobs(files)
+        let configFile = SettingsLoader.configFile(
+            configPath: configPath, environment: ProcessInfo.processInfo.environment
+        ).path
+        let jobs = try loadJobs(
+            files, configFile: FileManager.default.fileExists(atPath: configFile) ? configFile : nil)
         print("\(jobs.count) job(s) in \(files.count) file(s): valid")
     }
 }
@@ -151,9 +169,9 @@ struct Migrate: AsyncParsableCommand {
 }
 
 /// Loads and validates every job file; any problem ends the program with exit code 2 before anything runs.
-func loadJobs(_ files: [String]) throws -> [Job] {
+func loadJobs(_ files: [String], configFile: String?) throws -> [Job] {
     do {
-        return try JobLoader.load(files: files)
+        return try JobLoader.load(files: files, configFile: configFile)
     } catch {
         for problem in error.problems { printError("worker: \(problem)") }
         throw ExitStatus.invalidInput
