@@ -35,10 +35,12 @@ enum JobValidation {
     {
         let names = drafts.compactMap(\.name?.value)
         for draft in drafts {
+            // A job cannot depend on itself, so its own name is never the one meant.
+            let others = names.filter { $0 != draft.name?.value }
             for dependency in draft.dependencies where firstByName[dependency.value] == nil {
                 var message =
                     "\(draft.title) depends on \(Quote.text(dependency.value)), which is not a job in this batch"
-                if let suggestion = NameSuggestion.closest(to: dependency.value, among: names) {
+                if let suggestion = NameSuggestion.closest(to: dependency.value, among: others) {
                     message += "; did you mean '\(suggestion)'?"
                 } else {
                     message += "; fix the name, or add the job file that defines it to the command line"
