@@ -5,7 +5,11 @@ import Testing
 /// A distinctive password, handed to the worker in every way it accepts one and in every key it does not, never
 /// shows in anything any command prints or writes: stdout, stderr (logs included) and the report file, on success
 /// and on every error path.
-@Suite struct PasswordSweepTests {
+///
+/// Named a fuzz suite because, like `FuzzTests`, its thousand worker processes keep both cores busy for a minute:
+/// `scripts/test` runs every suite whose name holds "FuzzTests" on its own, after the others, so the timing-sensitive
+/// pool tests do not starve beside it.
+@Suite struct PasswordSweepFuzzTests {
     static let password = "Zx9-Sweep!pw"
     static let encoded = "Zx9-Sweep%21pw"
     /// What a leak would look like: the password, its URL encoding, or a piece of it.
@@ -282,11 +286,11 @@ struct SweptKey: Sendable {
         }
 
     /// The base (settings that reach the server as the sweep's role) with this key set to `value`.
-    func scenario(form: String, value: String, inFile: Bool, server: PasswordSweepTests.Server)
-        -> PasswordSweepTests.Scenario
+    func scenario(form: String, value: String, inFile: Bool, server: PasswordSweepFuzzTests.Server)
+        -> PasswordSweepFuzzTests.Scenario
     {
         var base = [
-            "host": "127.0.0.1", "port": server.port, "user": server.role, "password": PasswordSweepTests.password,
+            "host": "127.0.0.1", "port": server.port, "user": server.role, "password": PasswordSweepFuzzTests.password,
             "database": "memory_worker", "application_name": "mw-sweep-\(server.suffix)",
         ]
         if let replaces { base[replaces] = nil }
