@@ -75,8 +75,9 @@ import Testing
     }
 
     /// Every key, in the environment and in the config file, holding the password where none belongs: as a URL,
-    /// as `user:password@host` and as a conninfo string, on top of settings that reach the database, so that what
-    /// the worker accepts travels as far as it can (into connections, the server's errors, `pg_stat_activity`).
+    /// as `user:password@host` and as a conninfo string, on top of settings that reach the database (over its
+    /// socket), so that what the worker accepts travels as far as it can (into connections, the server's errors,
+    /// `pg_stat_activity`).
     @Test func aPasswordInAnyKeyNeverShows() async throws {
         let server = try await Server.start()
         let forms = [
@@ -147,19 +148,24 @@ import Testing
         var role: String
         var schema: String
         var port: String
+        /// The folder of the server's socket, where local users are trusted: the sweep of keys connects there,
+        /// since password authentication costs more than everything else its doctor runs do.
+        var socket: String
         var host: String { "127.0.0.1:\(port)" }
         var suffix: UInt32
 
         static func start() async throws -> Server {
             let database = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"], "run through make test")
             let port = try #require(try ConnectionConfiguration(database)["port"])
+            let socket = try #require(try ConnectionConfiguration(database)["host"])
             let suffix = UInt32.random(in: 0...UInt32.max)
             let admin = try await PostgresConnection.connect(try ConnectionConfiguration(database))
             let role = "mw_sweep_\(suffix)"
             // A superuser may create the store's schema without a GRANT on the database: concurrent GRANTs on the
             // same database (another test makes one) fail with "tuple concurrently updated".
             try await admin.execute(script: "CREATE ROLE \(role) LOGIN SUPERUSER PASSWORD '\(password)'")
-            return Server(admin: admin, role: role, schema: "sweep_\(suffix)", port: port, suffix: suffix)
+            return Server(
+                admin: admin, role: role, schema: "sweep_\(suffix)", port: port, socket: socket, suffix: suffix)
         }
 
         func stop() async throws {
@@ -290,7 +296,8 @@ struct SweptKey: Sendable {
         -> PasswordSweepFuzzTests.Scenario
     {
         var base = [
-            "host": "127.0.0.1", "port": server.port, "user": server.role, "password": PasswordSweepFuzzTests.password,
+            "host": server.socket, "port": server.port, "user": server.role,
+            "password": PasswordSweepFuzzTests.password,
             "database": "memory_worker", "application_name": "mw-sweep-\(server.suffix)",
         ]
         if let replaces { base[replaces] = nil }
