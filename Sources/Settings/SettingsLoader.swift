@@ -28,26 +28,35 @@ public enum SettingsLoader {
         try load(configPath: configPath, environment: environment, defaultPath: defaultConfigPath)
     }
 
-    /// The config file `load` reads, and who named it: `--config`, `WORKER_CONFIG` or `default` (which may not exist).
-    public static func configFile(configPath: String?, environment: [String: String]) -> (
-        path: String, namedBy: String
-    ) {
+    /// The config file `load` reads, who named it (`--config`, `WORKER_CONFIG` or `default`), and whether it must
+    /// exist: a file someone named must, the default need not.
+    public static func configFile(configPath: String?, environment: [String: String]) -> NamedConfigFile {
         configFile(configPath: configPath, environment: environment, defaultPath: defaultConfigPath)
     }
 
-    static func configFile(configPath: String?, environment: [String: String], defaultPath: String) -> (
-        path: String, namedBy: String
-    ) {
-        if let configPath, !configPath.isEmpty { return (configPath, "--config") }
-        if let named = environment["WORKER_CONFIG"], !named.isEmpty { return (named, "WORKER_CONFIG") }
-        return (defaultPath, "default")
+    public struct NamedConfigFile: Sendable {
+        public var path: String
+        public var namedBy: String
+        public var required: Bool
+    }
+
+    static func configFile(configPath: String?, environment: [String: String], defaultPath: String)
+        -> NamedConfigFile
+    {
+        if let configPath, !configPath.isEmpty {
+            return NamedConfigFile(path: configPath, namedBy: "--config", required: true)
+        }
+        if let named = environment["WORKER_CONFIG"], !named.isEmpty {
+            return NamedConfigFile(path: named, namedBy: "WORKER_CONFIG", required: true)
+        }
+        return NamedConfigFile(path: defaultPath, namedBy: "default", required: false)
     }
 
     static func load(configPath: String?, environment: [String: String], defaultPath: String) throws(SettingsError)
         -> WorkerSettings
     {
         let named = configFile(configPath: configPath, environment: environment, defaultPath: defaultPath)
-        let file = try ConfigFile.read(path: named.path, required: named.namedBy != "default", namedBy: named.namedBy)
+        let file = try ConfigFile.read(path: named.path, required: named.required, namedBy: named.namedBy)
         let lookup = SettingLookup(environment: environment, file: file)
         var problems: [SettingsError.Problem] = []
         let connection = ConnectionResolution(lookup: lookup, environment: environment, problems: &problems)
