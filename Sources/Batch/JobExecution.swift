@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Logging
 import MemoryStore
 import Postgres
 
@@ -148,6 +149,11 @@ struct JobExecution {
         var output: OutputFile?
         do {
             output = try spec.output.map(OutputFile.init)
+            for path in output?.removedStale ?? [] {
+                Logger(label: "memory-worker.batch").notice(
+                    "job \(job.name): removed \(path), the temporary output of a worker that stopped without cleaning up"
+                )
+            }
             let records: any Sequence<Result<QueryItem, BadRecord>> =
                 switch spec.source {
                 case .file(let url): try QueryReader(url: url, defaultUser: spec.user, limits: spec.limits)

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Checks on the files a job names, made while validating so a batch does not fail half-way on a missing file.
@@ -17,7 +18,7 @@ enum FileChecks {
             return errno == ENOENT ? "does not exist" : "cannot be read (\(String(cString: strerror(errno))))"
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
-            return "is \(describeType(status.st_mode)), not a regular file"
+            return "is \(FileType.describe(status.st_mode)), not a regular file"
         }
         guard access(url.path, R_OK) == 0 else {
             return "is not readable (\(String(cString: strerror(errno))))"
@@ -30,7 +31,7 @@ enum FileChecks {
         var status = stat()
         if stat(url.path, &status) == 0 {
             guard status.st_mode & S_IFMT == S_IFREG else {
-                return "is \(describeType(status.st_mode)), not a regular file; name a file to (over)write"
+                return "is \(FileType.describe(status.st_mode)), not a regular file; name a file to (over)write"
             }
             guard access(url.path, W_OK) == 0 else {
                 return "is not writable (\(String(cString: strerror(errno))))"
@@ -45,20 +46,6 @@ enum FileChecks {
             return "cannot be created: its folder \(folder.path) is not writable (\(String(cString: strerror(errno))))"
         }
         return nil
-    }
-
-    /// A file type as a noun phrase: "a directory", "a character device".
-    static func describeType(_ mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFDIR: "a directory"
-        case S_IFCHR: "a character device"
-        case S_IFBLK: "a block device"
-        case S_IFIFO: "a named pipe"
-        case S_IFSOCK: "a socket"
-        case S_IFLNK: "a symbolic link"
-        case S_IFREG: "a regular file"
-        default: "a special file"
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// An open JSON Lines file, shared by the iterators of one reader.
@@ -25,7 +26,7 @@ final class OpenFile: Sendable {
         guard status.st_mode & S_IFMT == S_IFREG else {
             close(descriptor)
             throw SourceFileError(
-                path: path, reason: "is \(FileChecks.describeType(status.st_mode)), not a regular JSON Lines file")
+                path: path, reason: "is \(FileType.describe(status.st_mode)), not a regular JSON Lines file")
         }
         self.descriptor = descriptor
         self.path = path

@@ -100,7 +100,7 @@ enum JobFileParser {
             return nil
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
-            problems.add(line: 1, "is \(FileChecks.describeType(status.st_mode)), not a job file")
+            problems.add(line: 1, "is \(FileType.describe(status.st_mode)), not a job file")
             return nil
         }
         guard let data = FileManager.default.contents(atPath: file) else {

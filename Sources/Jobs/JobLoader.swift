@@ -10,10 +10,11 @@ public enum JobLoader {
     ///
     /// Relative `source` and `output` paths are resolved against each job file's folder, never the working
     /// directory, so cron and operators get the same files. No files means no jobs. A query longer than
-    /// `queryLimits` allows is a problem; query jobs keep the limits for the queries of their sources.
-    public static func load(files: [String], queryLimits: QueryLimits = QueryLimits()) throws(JobValidationError)
-        -> [Job]
-    {
+    /// `queryLimits` allows is a problem; query jobs keep the limits for the queries of their sources. An `output`
+    /// may not be `configFile`, the settings file the batch runs with, nor any job file or source.
+    public static func load(
+        files: [String], queryLimits: QueryLimits = QueryLimits(), configFile: String? = nil
+    ) throws(JobValidationError) -> [Job] {
         var problems = ProblemLog()
         var drafts: [JobDraft] = []
         var seen: [String: String] = [:]
@@ -30,7 +31,7 @@ public enum JobLoader {
             }
             problems.add(contentsOf: fileProblems.problems)
         }
-        JobValidation.check(drafts, files: files, problems: &problems)
+        JobValidation.check(drafts, files: files, configFile: configFile, problems: &problems)
         guard problems.isEmpty else {
             throw JobValidationError(problems: problems.sortedDescriptions())
         }

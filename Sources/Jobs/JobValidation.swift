@@ -4,11 +4,11 @@ import Foundation
 /// The checks that need the whole batch: unique names, dependencies that exist and do not go round in a circle,
 /// and outputs that overwrite nothing the batch reads.
 enum JobValidation {
-    static func check(_ drafts: [JobDraft], files: [String], problems: inout ProblemLog) {
+    static func check(_ drafts: [JobDraft], files: [String], configFile: String?, problems: inout ProblemLog) {
         let firstByName = uniqueNames(drafts, problems: &problems)
         checkDependencies(drafts, firstByName: firstByName, problems: &problems)
         DependencyCycles.report(drafts, firstByName: firstByName, problems: &problems)
-        checkOutputs(drafts, files: files, problems: &problems)
+        checkOutputs(drafts, files: files, configFile: configFile, problems: &problems)
     }
 
     /// The index of each name's first job; a problem for every later job with the same name.
@@ -35,10 +35,12 @@ enum JobValidation {
     {
         let names = drafts.compactMap(\.name?.value)
         for draft in drafts {
+            // A job cannot depend on itself, so its own name is never the one meant.
+            let others = names.filter { $0 != draft.name?.value }
             for dependency in draft.dependencies where firstByName[dependency.value] == nil {
                 var message =
                     "\(draft.title) depends on \(Quote.text(dependency.value)), which is not a job in this batch"
-                if let suggestion = NameSuggestion.closest(to: dependency.value, among: names) {
+                if let suggestion = NameSuggestion.closest(to: dependency.value, among: others) {
                     message += "; did you mean '\(suggestion)'?"
                 } else {
                     message += "; fix the name, or add the job file that defines it to the command line"
@@ -48,10 +50,13 @@ enum JobValidation {
         }
     }
 
-    /// An output must be a file of its own: writing it must not destroy a job file, a source (this job's or any
-    /// other's, which may run later) or another job's results.
-    private static func checkOutputs(_ drafts: [JobDraft], files: [String], problems: inout ProblemLog) {
+    /// An output must be a file of its own: writing it must not destroy a job file, the config file, a source (this
+    /// job's or any other's, which may run later) or another job's results.
+    private static func checkOutputs(
+        _ drafts: [JobDraft], files: [String], configFile: String?, problems: inout ProblemLog
+    ) {
         let jobFiles = files.map { (file: $0, identity: FileIdentity(URL(fileURLWithPath: $0))) }
+        let config = configFile.map { (file: $0, identity: FileIdentity(URL(fileURLWithPath: $0))) }
         let sources = drafts.map { draft in draft.source.map { FileIdentity($0.url) } }
         var earlierOutputs: [(draft: JobDraft, identity: FileIdentity)] = []
         for draft in drafts {
@@ -63,6 +68,13 @@ enum JobValidation {
                     problem(
                         draft, line: output.line,
                         "\(shown) is the job file \(jobFile.file); writing results would destroy it, so name "
+                            + "another file"))
+            }
+            if let config, config.identity.isSameFile(as: identity) {
+                problems.add(
+                    problem(
+                        draft, line: output.line,
+                        "\(shown) is the config file \(config.file); writing results would destroy it, so name "
                             + "another file"))
             }
             for (index, source) in sources.enumerated() {

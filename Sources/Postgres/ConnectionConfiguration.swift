@@ -81,9 +81,21 @@ public struct ConnectionConfiguration: Sendable {
         return result
     }
 
-    /// Passwords this configuration could reveal: the `password` keyword and `PGPASSWORD`.
-    var secrets: [String] {
+    /// The passwords this configuration sends: the `password` and `sslpassword` keywords and `PGPASSWORD`.
+    var passwords: [String] {
         [self["password"], self["sslpassword"], ProcessInfo.processInfo.environment["PGPASSWORD"]].compactMap { $0 }
+    }
+
+    /// Everything ``redact(_:)`` hides: the passwords, and those that other values seem to carry, given here or by
+    /// libpq's defaults (environment, service file), such as a user `name:secret` or a host `user:secret@host`,
+    /// which libpq and the server quote back in their errors.
+    var secrets: [String] {
+        let values = parameters + Self.libpqDefaults().map { (keyword: $0.key, value: $0.value) }
+        // A password is hidden whole; the user info a password may contain (`p:w@rd`) is no second one.
+        return passwords
+            + values.filter { !$0.keyword.hasSuffix("password") }.flatMap {
+                Redaction.apparentSecrets(in: $0.value, keyword: $0.keyword)
+            }
     }
 
     /// Masks any password of this configuration in `text`.
@@ -126,21 +138,29 @@ public struct ConnectionConfiguration: Sendable {
             port: value("port") ?? "",
             database: value("dbname") ?? user,
             user: user,
-            hasPassword: value("password") != nil || !secrets.isEmpty
+            hasPassword: value("password") != nil || !passwords.isEmpty
         )
     }
 
     /// `postgresql://user:***@host:port/database`, with `:***` only when a password is involved.
+    ///
+    /// Each part is masked before it is percent-encoded, since encoding hides a password from every later mask: a
+    /// user `name:secret` becomes `name%3Asecret`.
     static func maskedURL(user: String?, host: String?, port: String?, database: String?, hasPassword: Bool) -> String {
+        func shown(_ value: String?, _ keyword: String) -> String {
+            percentEncodedComponent(Redaction.maskValue(value ?? "", keyword: keyword))
+        }
         var url = "postgresql://"
         if let user, !user.isEmpty {
-            url += percentEncodedComponent(user)
+            url += shown(user, "user")
             if hasPassword { url += ":" + Redaction.mask }
             url += "@"
         }
-        url += percentEncodedComponent(host ?? "")
-        if let port, !port.isEmpty { url += ":" + port }
-        url += "/" + percentEncodedComponent(database ?? user ?? "")
+        url += shown(host, "host")
+        if let port, !port.isEmpty { url += ":" + shown(port, "port") }
+        // libpq's database defaults to the user name, and then carries the same password.
+        let database = database ?? user
+        url += "/" + shown(database, database == user ? "user" : "dbname")
         return url
     }
 

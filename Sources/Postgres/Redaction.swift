@@ -12,14 +12,59 @@ public enum Redaction {
     /// Masks every password in `text`: URL user info (`scheme://user:secret@host`), `password=` and `sslpassword=`
     /// in conninfo strings and URL query parameters, and each literal `secret` (also percent-encoded).
     public static func redact(_ text: String, secrets: [String] = []) -> String {
-        var result = maskURLUserInfo(in: text)
-        result = maskPasswordKeywords(in: result)
+        hide(secrets, in: maskPasswordKeywords(in: maskURLUserInfo(in: text)))
+    }
+
+    /// `text` with each of `secrets` masked wherever it appears, also percent-encoded; nothing else is touched.
+    public static func hide(_ secrets: [String], in text: String) -> String {
+        var result = text
         for secret in secrets where !secret.isEmpty {
             result = result.replacingAll(secret, with: mask)
             let encoded = percentEncoded(secret)
             if encoded != secret { result = result.replacingAll(encoded, with: mask) }
         }
         return result
+    }
+
+    /// One value (a host, a user, a database name, any setting) as it may be shown: the password it seems to carry
+    /// where none belongs (see ``apparentPasswordRange(in:keyword:)``) masked, then the value masked as
+    /// ``redact(_:secrets:)`` masks any text.
+    public static func maskValue(_ value: String, keyword: String? = nil) -> String {
+        var masked = value
+        if let range = apparentPasswordRange(in: value, keyword: keyword) { masked.replaceSubrange(range, with: mask) }
+        return redact(masked)
+    }
+
+    /// The password `value` seems to carry, as written and percent-decoded, for ``redact(_:secrets:)`` to hide in
+    /// messages that quote the value back (libpq's "could not translate host name", the server's "password
+    /// authentication failed for user"). Empty when there is none.
+    public static func apparentSecrets(in value: String, keyword: String? = nil) -> [String] {
+        guard let range = apparentPasswordRange(in: value, keyword: keyword), !range.isEmpty else { return [] }
+        let secret = String(value[range])
+        let decoded = secret.removingPercentEncoding ?? secret
+        return decoded == secret ? [secret] : [secret, decoded]
+    }
+
+    /// Where the password is in a value that holds user info, given under any key: between the first `:` and the
+    /// last `@` after `://` (`postgresql://user:secret@host/db` pasted as a host), or from the start when there is no
+    /// scheme (`user:secret@host`); for the `user` keyword, also all after the first `:` (`user:secret`). Nil when
+    /// the value holds none.
+    public static func apparentPasswordRange(in value: String, keyword: String? = nil) -> Range<String.Index>? {
+        let userInfo = value.range(of: "://").map { value[$0.upperBound...] } ?? value[...]
+        if let at = userInfo.lastIndex(of: "@"), let colon = userInfo[..<at].firstIndex(of: ":") {
+            return value.index(after: colon)..<at
+        }
+        if keyword == "user", !value.contains("://"), let colon = value.firstIndex(of: ":") {
+            return value.index(after: colon)..<value.endIndex
+        }
+        return nil
+    }
+
+    /// Whether `value` holds what only a URL's user info should: it is a URL, or has a `:` followed by an `@`.
+    /// A host or a user name never does, so such a value under those keys is a URL or a password in the wrong place.
+    public static func carriesCredentials(_ value: String) -> Bool {
+        guard !value.contains("://") else { return true }
+        return value.firstIndex(of: ":").map { value[$0...].contains("@") } ?? false
     }
 
     /// `text`, a URL or conninfo string that libpq rejected or that failed a check, as it may be shown, and the pieces
@@ -82,7 +127,7 @@ public enum Redaction {
     /// `text` as it may appear in a message: whole, decoded, and split at URL and conninfo punctuation. Pieces
     /// shorter than three characters are left out: scrubbing them would mangle the message and shows nothing.
     private static func fragments(of text: String) -> [String] {
-        let pieces = text.split(whereSeparator: { "?#/&=@:'\"".contains($0) }).map(String.init)
+        let pieces = text.split(whereSeparator: { "?#/&=@:'\"".contains($0) || $0.isWhitespace }).map(String.init)
         return ([text, text.removingPercentEncoding ?? text] + pieces).filter { $0.count >= 3 }
     }
 

@@ -27,13 +27,22 @@ struct ConfigFile: Sendable {
     /// Reads and parses `path`. A missing file is nil when `required` is false and an error otherwise; `namedBy`
     /// says who named the file, for the message.
     static func read(path: String, required: Bool, namedBy: String) throws(SettingsError) -> ConfigFile? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            if !required { return nil }
-            throw SettingsError([.file(path, "no such config file (named by \(namedBy))")])
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            if errno == ENOENT, !required { return nil }
+            let reason =
+                errno == ENOENT ? "no such config file" : "cannot read config file: \(String(cString: strerror(errno)))"
+            throw SettingsError([.file(path, "\(reason) (named by \(namedBy))")])
         }
-        guard !isDirectory.boolValue else {
-            throw SettingsError([.file(path, "is a directory, not a config file (named by \(namedBy))")])
+        // `--config /dev/null` is a mistake, not "no settings"; and Foundation reads only regular files, failing on
+        // anything else with "You don't have permission", which sends the reader the wrong way.
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw SettingsError([
+                .file(
+                    path,
+                    "is \(FileType.describe(status.st_mode)), not a regular file (named by \(namedBy)); name a YAML "
+                        + "config file")
+            ])
         }
         let data: Data
         do {

@@ -1,4 +1,5 @@
 import Diagnostics
+import Foundation
 import Postgres
 
 /// Where and how to connect: the highest-priority URL as the base, refined by discrete keys.
@@ -52,11 +53,11 @@ struct ConnectionResolution {
                 continue
             }
             guard let best else {
-                entries.append(Self.unsetEntry(key, environment: environment))
+                entries.append(Self.unsetEntry(key, environment: environment, problems: &problems))
                 continue
             }
             if let url, best.position > url.position, key.namesTarget {
-                var entry = Self.unsetEntry(key, environment: environment)
+                var entry = Self.unsetEntry(key, environment: environment, problems: &problems)
                 record(ignored: best, for: &entry, url: url, urlPart: nil)
                 entries.append(entry)
                 continue
@@ -93,9 +94,12 @@ struct ConnectionResolution {
         entry.note = entry.note.map { "\($0); \(note)" } ?? note
         guard ignored.position.origin == url.position.origin, ignored.value != urlPart else { return }
         let key = ignored.key
-        let shown = key == .password ? "" : " \(Quote.text(ignored.value))"
+        let shown = key == .password ? "" : " \(Quote.text(Masking.display(ignored.value, for: key)))"
         let urlSays =
-            urlPart.map { key == .password ? "a different password" : "\(key.rawValue) \(Quote.text($0))" }
+            urlPart.map {
+                key == .password
+                    ? "a different password" : "\(key.rawValue) \(Quote.text(Masking.display($0, for: key)))"
+            }
             ?? "no \(key.rawValue)"
         warnings.append(
             "\(ignored.source): \(ignored.keyPath)\(shown) is ignored: the url from \(url.source) has priority and "
@@ -110,6 +114,11 @@ struct ConnectionResolution {
             parsed = try ConnectionConfiguration(url.value)
         } catch {
             problems.append(invalidURL(url, libpqError: error.message))
+            return ConnectionConfiguration(parameters: [])
+        }
+        if let options = optionsAfterURL(url.value) {
+            // libpq takes all after the path for the database name, so a password there would never be sent as one.
+            problems.append(urlWithOptions(url, head: options.head, options: options.tail))
             return ConnectionConfiguration(parameters: [])
         }
         if let apparent = Masking.apparentPassword(in: url.value), apparent != parsed["password"] ?? "" {
@@ -130,6 +139,31 @@ struct ConnectionResolution {
                 + "or a key=value conninfo string; libpq says: \(libpqError)")
     }
 
+    /// A URL followed by conninfo options (`postgresql://u@h/db password=secret`): the URL and the options, split at
+    /// the space before the first `keyword=`; nil for anything else.
+    private static func optionsAfterURL(_ value: String) -> (head: Substring, tail: Substring)? {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.contains("://"), let space = trimmed.firstIndex(where: \.isWhitespace) else { return nil }
+        let tail = trimmed[space...].drop(while: \.isWhitespace)
+        let isOption: (Substring) -> Bool = { token in
+            guard let equals = token.firstIndex(of: "=") else { return false }
+            return !token[..<equals].isEmpty && token[..<equals].allSatisfy { $0.isASCII && ($0.isLetter || $0 == "_") }
+        }
+        guard tail.split(whereSeparator: \.isWhitespace).contains(where: isOption) else { return nil }
+        return (trimmed[..<space], tail)
+    }
+
+    private static func urlWithOptions(_ url: RawSetting, head: Substring, options: Substring) -> SettingsError.Problem
+    {
+        .invalidValue(
+            key: url.keyPath, source: url.source,
+            value: Redaction.maskUnparsed(String(head)).shown + " " + Redaction.maskUnparsed(String(options)).shown,
+            expected:
+                "a URL alone or a key=value conninfo string, not both: libpq reads the text after the URL's space as "
+                + "part of the database name; give options as URL parameters (?sslmode=require&password=…), or "
+                + "every part as key=value")
+    }
+
     /// A URL whose password holds an unencoded `@` or `/`, which libpq reads as the end of the password.
     private static func ambiguousURL(_ url: RawSetting) -> SettingsError.Problem {
         .invalidValue(
@@ -139,9 +173,20 @@ struct ConnectionResolution {
                 + "the first @ or /, and would send the rest as the host or database")
     }
 
-    /// A key nothing sets: libpq decides, from its own environment variable if that is set.
-    private static func unsetEntry(_ key: SettingKey, environment: [String: String]) -> Setting {
+    /// A key nothing sets: libpq decides, from its own environment variable if that is set. A host, user or
+    /// application name there gets the check the worker's own keys get, since it is shown and quoted back just the
+    /// same.
+    private static func unsetEntry(
+        _ key: SettingKey, environment: [String: String], problems: inout [SettingsError.Problem]
+    ) -> Setting {
         if let variable = key.libpqEnvironmentVariable, let value = environment[variable], !value.isEmpty {
+            if [.host, .user, .applicationName].contains(key) {
+                let source = SettingSource.environment(variable: variable)
+                let raw = RawSetting(
+                    key: key, value: value, keyPath: variable, source: source,
+                    position: Position(origin: .environment, layer: .postgres))
+                _ = raw.parsed(problems: &problems)
+            }
             return Setting(
                 key: key.rawValue, value: Masking.display(value, for: key), source: .environment(variable: variable),
                 note: "read by libpq")

@@ -8,9 +8,17 @@ enum Masking {
         switch key {
         case .password: Redaction.mask
         case .url: maskedURL(value)
-        // Any value: a URL pasted under the wrong key must not show its password either.
-        default: Redaction.redact(value)
+        // Any value: a URL, a conninfo string or `user:secret@host` pasted under the wrong key must not show its
+        // password either.
+        default: Redaction.maskValue(value, keyword: key.libpqKeyword)
         }
+    }
+
+    /// `value` of `key`, refused by its check, as a problem shows it. A URL refused as a host or user may have no
+    /// `@` to find its password by (`scheme://user:secret host`), so all that could be one is hidden.
+    static func rejected(_ value: String, for key: SettingKey) -> String {
+        if case .name = key.rule, value.contains("://") { return Redaction.maskUnparsed(value).shown }
+        return display(value, for: key)
     }
 
     /// `value` with any password masked, be it a URL's user info or a conninfo `password=`.
@@ -28,17 +36,49 @@ enum Masking {
         return value[scheme.upperBound...].contains("@")
     }
 
+    /// Every password the settings give, whichever rung and whether used or not: password keys, `PGPASSWORD`, the
+    /// passwords of URLs and conninfo strings, and those hosts and users seem to carry. Pieces shorter than three
+    /// characters are left out, as ``Redaction`` leaves them out of its scrubbing: masking them everywhere would
+    /// mangle every message.
+    static func givenPasswords(lookup: SettingLookup, environment: [String: String]) -> [String] {
+        var found = [environment["PGPASSWORD"]].compactMap { $0 }
+        for key in SettingKey.allCases {
+            for candidate in lookup.candidates(for: key) {
+                switch key {
+                case .password: found.append(candidate.value)
+                case .url:
+                    found += Redaction.apparentSecrets(in: candidate.value)
+                    found += [(try? ConnectionConfiguration(candidate.value))?["password"]].compactMap { $0 }
+                default: found += Redaction.apparentSecrets(in: candidate.value, keyword: key.libpqKeyword)
+                }
+            }
+        }
+        return found.filter { $0.count >= 3 }
+    }
+
     /// What a reader would take for the password in a URL, decoded: the text between the first `:` after `://` and
     /// the last `@`. Nil when there is none.
     static func apparentPassword(in value: String) -> String? {
-        passwordRange(in: value).map { String(value[$0]).removingPercentEncoding ?? String(value[$0]) }
+        guard value.contains("://"), let range = Redaction.apparentPasswordRange(in: value) else { return nil }
+        return String(value[range]).removingPercentEncoding ?? String(value[range])
     }
+}
 
-    /// The password between the first `:` of the user info and the last `@` after `://`.
-    private static func passwordRange(in value: String) -> Range<String.Index>? {
-        guard let scheme = value.range(of: "://"), let at = value[scheme.upperBound...].lastIndex(of: "@"),
-            let colon = value[scheme.upperBound..<at].firstIndex(of: ":")
-        else { return nil }
-        return value.index(after: colon)..<at
+extension SettingsError.Problem {
+    /// This problem with each of `secrets` masked wherever it shows.
+    func masking(_ secrets: [String]) -> Self {
+        var masked = self
+        masked.value = value.map { Redaction.hide(secrets, in: $0) }
+        masked.description = Redaction.hide(secrets, in: description)
+        return masked
+    }
+}
+
+extension Setting {
+    /// This setting with each of `secrets` masked in its value.
+    func masking(_ secrets: [String]) -> Self {
+        var masked = self
+        masked.value = value.map { Redaction.hide(secrets, in: $0) }
+        return masked
     }
 }

@@ -1,3 +1,5 @@
+import Postgres
+
 /// Resolves `WorkerSettings` from the environment, `config.yaml` and defaults.
 ///
 /// The file is `--config`, else `WORKER_CONFIG`, else `./config.yaml`; a missing default file means defaults, but a
@@ -26,27 +28,48 @@ public enum SettingsLoader {
         try load(configPath: configPath, environment: environment, defaultPath: defaultConfigPath)
     }
 
+    /// The config file `load` reads, who named it (`--config`, `WORKER_CONFIG` or `default`), and whether it must
+    /// exist: a file someone named must, the default need not.
+    public static func configFile(configPath: String?, environment: [String: String]) -> NamedConfigFile {
+        configFile(configPath: configPath, environment: environment, defaultPath: defaultConfigPath)
+    }
+
+    public struct NamedConfigFile: Sendable {
+        public var path: String
+        public var namedBy: String
+        public var required: Bool
+    }
+
+    static func configFile(configPath: String?, environment: [String: String], defaultPath: String)
+        -> NamedConfigFile
+    {
+        if let configPath, !configPath.isEmpty {
+            return NamedConfigFile(path: configPath, namedBy: "--config", required: true)
+        }
+        if let named = environment["WORKER_CONFIG"], !named.isEmpty {
+            return NamedConfigFile(path: named, namedBy: "WORKER_CONFIG", required: true)
+        }
+        return NamedConfigFile(path: defaultPath, namedBy: "default", required: false)
+    }
+
     static func load(configPath: String?, environment: [String: String], defaultPath: String) throws(SettingsError)
         -> WorkerSettings
     {
-        let file: ConfigFile?
-        if let configPath, !configPath.isEmpty {
-            file = try ConfigFile.read(path: configPath, required: true, namedBy: "--config")
-        } else if let named = environment["WORKER_CONFIG"], !named.isEmpty {
-            file = try ConfigFile.read(path: named, required: true, namedBy: "WORKER_CONFIG")
-        } else {
-            file = try ConfigFile.read(path: defaultPath, required: false, namedBy: "default")
-        }
+        let named = configFile(configPath: configPath, environment: environment, defaultPath: defaultPath)
+        let file = try ConfigFile.read(path: named.path, required: named.required, namedBy: named.namedBy)
         let lookup = SettingLookup(environment: environment, file: file)
         var problems: [SettingsError.Problem] = []
         let connection = ConnectionResolution(lookup: lookup, environment: environment, problems: &problems)
         let pool = PoolResolution(lookup: lookup, problems: &problems)
-        guard problems.isEmpty else { throw SettingsError(problems) }
+        // Every value shown was masked by its key's rule; a password that reached another key by a way no rule can
+        // see (a YAML alias, a URL typed without its `:`) is still a password given somewhere, and masked as one.
+        let secrets = Masking.givenPasswords(lookup: lookup, environment: environment)
+        guard problems.isEmpty else { throw SettingsError(problems.map { $0.masking(secrets) }) }
         return WorkerSettings(
             connection: connection.configuration,
             pool: pool.settings,
-            warnings: (file?.warnings ?? []) + connection.warnings,
-            entries: connection.entries + pool.entries,
+            warnings: ((file?.warnings ?? []) + connection.warnings).map { Redaction.hide(secrets, in: $0) },
+            entries: (connection.entries + pool.entries).map { $0.masking(secrets) },
             databaseConfigured: connection.databaseConfigured,
             configFile: file?.path,
             lookup: lookup

@@ -1,3 +1,5 @@
+import Postgres
+
 /// A value that passed its rule.
 enum ParsedValue: Equatable {
     case text(String)
@@ -42,6 +44,10 @@ extension RawSetting {
             }
         case .choice(let choices):
             result = choices.contains(trimmed) ? .text(trimmed) : nil
+        case .shortText(let maxBytes, _):
+            result = value.utf8.count <= maxBytes ? .text(value) : nil
+        case .name:
+            result = Redaction.carriesCredentials(value) ? nil : .text(value)
         }
         if result == nil {
             var expected = rule.expected
@@ -52,7 +58,7 @@ extension RawSetting {
             }
             problems.append(
                 .invalidValue(
-                    key: keyPath, source: source, value: shown ?? Masking.display(value, for: key), expected: expected)
+                    key: keyPath, source: source, value: shown ?? Masking.rejected(value, for: key), expected: expected)
             )
         }
         return result

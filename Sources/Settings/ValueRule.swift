@@ -8,6 +8,11 @@ enum ValueRule {
     case seconds(zeroMeans: String?)
     /// One of a fixed list.
     case choice([String])
+    /// Text of at most `maxBytes` UTF-8 bytes; `because` says why, for the message.
+    case shortText(maxBytes: Int, because: String)
+    /// Text that names a host or a role and nothing else: a URL or `user:secret@host` there would send its password
+    /// out as a name, which libpq and the server then quote in their errors.
+    case name(String)
 
     /// libpq's `sslmode` values.
     static let sslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
@@ -32,6 +37,11 @@ enum ValueRule {
             return "a number of seconds greater than 0 and at most \(Self.maximumSeconds), fractions allowed"
         case .choice(let choices):
             return "one of \(choices.joined(separator: ", "))"
+        case .shortText(let maxBytes, let because):
+            return "text of at most \(maxBytes) bytes (\(because))"
+        case .name(let what):
+            return "\(what) alone, not a URL or user:password@host: put a URL in DATABASE_URL (or url: in the config "
+                + "file), and a user and password in their own keys"
         }
     }
 }
@@ -40,7 +50,16 @@ extension SettingKey {
     /// What this key accepts.
     var rule: ValueRule {
         switch self {
-        case .url, .host, .database, .user, .password, .sslrootcert, .applicationName: .text
+        case .url, .database, .password, .sslrootcert: .text
+        // The server cuts a longer name and says so in a notice that libpq prints before the worker can catch it,
+        // name and all; a cut name would also escape the counts that look for it.
+        case .applicationName:
+            .shortText(
+                maxBytes: 55,
+                because: "PostgreSQL keeps 63 bytes of an application_name, and the worker's own monitor connections "
+                    + "add -monitor to it")
+        case .host: .name("a host name, IP address or socket folder")
+        case .user: .name("a role name")
         case .port: .wholeNumber(1...65_535)
         case .sslmode: .choice(ValueRule.sslModes)
         case .connectionTimeout: .wholeNumber(0...ValueRule.maximumSeconds, zeroMeans: "wait forever")

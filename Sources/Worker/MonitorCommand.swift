@@ -40,7 +40,9 @@ struct MonitorCommand: AsyncParsableCommand {
         let connection = try await connectOrExit(configuration, purpose: "monitor")
         defer { connection.close() }
         if !json {
-            emit("Connections to \(configuration.maskedURL) (ours: application_name '\(ours)'; this monitor excluded)")
+            emit(
+                "Connections to \(configuration.maskedURL) (ours: application_name "
+                    + "'\(Redaction.maskValue(ours))'; this monitor excluded)")
         }
         let start = ContinuousClock.now
         var index = 0
@@ -119,14 +121,15 @@ struct ConnectionSample: Codable {
             GROUP BY 1, 2
             """
         ).rows
+        // Names are shown masked: any program's application_name (ours included) may be a URL with a password.
         var sample = ConnectionSample(
-            time: ISO8601DateFormatter().string(from: Date()), database: database, applicationName: ours, total: 0,
-            ours: 0, byState: [:], byApplication: [:])
+            time: ISO8601DateFormatter().string(from: Date()), database: database,
+            applicationName: Redaction.maskValue(ours), total: 0, ours: 0, byState: [:], byApplication: [:])
         for row in rows {
             let (state, application, count) = try row.decode((String, String, Int).self)
             sample.total += count
             sample.byState[state, default: 0] += count
-            sample.byApplication[application, default: 0] += count
+            sample.byApplication[Redaction.maskValue(application), default: 0] += count
             if application == ours { sample.ours += count }
         }
         return sample

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Batch
 import ConnectionPool
+import Diagnostics
 import Foundation
 import Jobs
 import Logging
 import MemoryStore
+import Postgres
 import Settings
 
 struct Run: AsyncParsableCommand {
@@ -44,7 +46,13 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try self.settings.load()
-        let jobs = try loadJobs(files, queryLimits: try settings.queryLimits())
+        let jobs = try loadJobs(files, queryLimits: try settings.queryLimits(), configFile: settings.configFile)
+        if let reportFile,
+            let problem = ReportFileCheck.problem(reportFile, files: files, jobs: jobs, configFile: settings.configFile)
+        {
+            printError("worker: --report-file \(Quote.path(reportFile)) \(problem)")
+            throw ExitStatus.invalidInput
+        }
         var options = BatchRunner.Options()
         options.parallelJobs = try parallelJobs ?? settings.integer("worker.parallel_jobs", default: 4)
         options.defaultConcurrency = try settings.integer("worker.concurrency", default: 4)
@@ -115,14 +123,16 @@ struct Validate: ParsableCommand {
         abstract: "Checks job files (types, fields, names, dependencies, sources) without running anything."
     )
 
-    /// For the query limits (`worker.query_max_chars`, `worker.query_max_words`), which `worker run` applies too.
+    /// The settings `worker run` would use: the query limits (`worker.query_max_chars`, `worker.query_max_words`)
+    /// and the config file, which no output may overwrite.
     @OptionGroup var settings: SettingsOptions
 
     @Argument(help: "Job files (YAML).")
     var files: [String] = []
 
     func run() throws {
-        let jobs = try loadJobs(files, queryLimits: try settings.load().queryLimits())
+        let settings = try self.settings.load()
+        let jobs = try loadJobs(files, queryLimits: try settings.queryLimits(), configFile: settings.configFile)
         print("\(jobs.count) job(s) in \(files.count) file(s): valid")
     }
 }
@@ -160,9 +170,9 @@ struct Migrate: AsyncParsableCommand {
 }
 
 /// Loads and validates every job file; any problem ends the program with exit code 2 before anything runs.
-func loadJobs(_ files: [String], queryLimits: QueryLimits) throws -> [Job] {
+func loadJobs(_ files: [String], queryLimits: QueryLimits, configFile: String?) throws -> [Job] {
     do {
-        return try JobLoader.load(files: files, queryLimits: queryLimits)
+        return try JobLoader.load(files: files, queryLimits: queryLimits, configFile: configFile)
     } catch {
         for problem in error.problems { printError("worker: \(problem)") }
         throw ExitStatus.invalidInput
@@ -190,7 +200,11 @@ extension WorkerSettings {
         do {
             try store.validate()
         } catch {
-            printError("worker: \(error) (worker.store_schema / worker.text_search_config)")
+            // The error quotes the name, which may be a URL pasted into the wrong key.
+            let secrets = [store.schema, store.textSearchConfig].flatMap { Redaction.apparentSecrets(in: $0) }
+            printError(
+                "worker: \(Redaction.redact("\(error)", secrets: secrets)) (worker.store_schema / worker.text_search_config)"
+            )
             throw ExitStatus.invalidInput
         }
         return store
@@ -228,7 +242,9 @@ extension WorkerSettings {
     func seconds(_ key: String, default fallback: Duration) throws -> Duration {
         guard let (text, source) = value(forKey: key) else { return fallback }
         guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds >= 0, seconds <= 3600 else {
-            printError("worker: \(source): invalid value '\(text)' for \(key); expected seconds from 0 to 3600")
+            printError(
+                "worker: \(source): invalid value '\(Redaction.maskValue(text))' for \(key); expected seconds from 0 to 3600"
+            )
             throw ExitStatus.invalidInput
         }
         return .milliseconds(Int(seconds * 1000))
@@ -238,7 +254,9 @@ extension WorkerSettings {
     func integer(_ key: String, default fallback: Int) throws -> Int {
         guard let (text, source) = value(forKey: key) else { return fallback }
         guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 1 else {
-            printError("worker: \(source): invalid value '\(text)' for \(key); expected a whole number of at least 1")
+            printError(
+                "worker: \(source): invalid value '\(Redaction.maskValue(text))' for \(key); expected a whole number of "
+                    + "at least 1")
             throw ExitStatus.invalidInput
         }
         return number

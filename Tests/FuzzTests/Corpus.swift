@@ -188,6 +188,12 @@ enum Corpus {
         ("STORE_DATABASE_POSTGRES_PORT", "6432"),
         ("STORE_DATABASE_POSTGRES_PASSWORD", secret),
         ("WORKER_CONCURRENCY", "4"),
+        // The password where none belongs, in values the worker accepts: masked wherever they show.
+        ("POSTGRES_USER", "memory:Zx9-Secret!"),
+        ("PGUSER", "memory:Zx9-Secret!"),
+        ("POSTGRES_DB", "memory password=Zx9-Secret!"),
+        ("POSTGRES_APPLICATION_NAME", "host=db password=Zx9-Secret!"),
+        ("POSTGRES_SSLROOTCERT", "postgresql://memory:Zx9-Secret!@db.example.com/memory"),
     ]
 
     /// Values of the wrong type or range for most variables.
@@ -196,5 +202,8 @@ enum Corpus {
         Mutations.hugeText, "5\u{0}", "５４３２", "0x10", "+5", "nan", "inf", "-inf", "1_000", "262144", "65536",
         "31536001", "1e-9", "-0", "3.5", "true", "yes", "[1, 2]", "{a: 1}", "postgresql://", "://@", "=",
         "password=", "host='unterminated",
+        // The password where none belongs, in any variable: masked if accepted, refused masked by hosts and users.
+        "postgresql://memory:Zx9-Secret!@db.example.com/memory", "memory:Zx9-Secret!@db.example.com",
+        "postgresql://memory@db.example.com/memory password=Zx9-Secret!",
     ]
 }

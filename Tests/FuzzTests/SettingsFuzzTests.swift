@@ -128,11 +128,13 @@ import Testing
         return String(characters)
     }
 
-    /// Warnings and effective settings of settings that loaded.
+    /// Warnings, effective settings and the database URL of settings that loaded.
     static func check(_ settings: WorkerSettings, path: String, leaks: inout LeakCheck) {
         for warning in settings.warnings {
             checkMessage(warning, what: "warning", path: path, leaks: &leaks)
         }
+        let database = settings.connection.maskedURL
+        leaks.check(database, in: "database URL", strict: false, shown: database)
         for entry in settings.entries {
             if let value = entry.value {
                 leaks.check(
@@ -197,6 +199,8 @@ struct LeakCheck {
     private(set) var unmarked = 0
 
     init(config: [UInt8], environment: [String: String], run: FuzzRun, index: Int, input: [UInt8]) {
+        // A user `name:secret` writes the password as one too (the worker masks all after the `:`).
+        let userValue = Regex<Substring>(verbatim: ":" + Corpus.secretMarker)
         self.run = run
         self.index = index
         self.input = input
@@ -208,7 +212,13 @@ struct LeakCheck {
         for (name, value) in environment {
             let found = Self.count(Corpus.secretMarker, in: value)
             copies += found
-            marked += name.hasSuffix("PASSWORD") ? found : Self.markedCopies(in: value)
+            if name.hasSuffix("PASSWORD") {
+                marked += found
+            } else if name.hasSuffix("USER"), value.firstRange(of: userValue) == value.firstRange(of: ":") {
+                marked += found
+            } else {
+                marked += Self.markedCopies(in: value)
+            }
         }
         everyCopyMarked = marked >= copies
     }
@@ -223,13 +233,14 @@ struct LeakCheck {
     }
 
     /// Copies written as a password: a YAML `password:` value (anchored or quoted too), a conninfo `password=`,
-    /// a URL's user info.
+    /// a URL's user info, with or without the scheme.
     static func markedCopies(in text: String) -> Int {
         let marker = Corpus.secretMarker
         let patterns = [
             #"password\s*:\s*(&\S+\s+)?['"]?"# + marker,
             #"password\s*=\s*'?"# + marker,
             #"://[^/@\s'"]*:"# + marker + #"[^@\s'"/]*@"#,
+            #"(\s|^|['"])[^/@\s'":]*:"# + marker + #"[^@\s'"/]*@"#,
         ]
         return patterns.reduce(0) { sum, pattern in
             sum + ((try? Regex(pattern)).map { text.matches(of: $0).count } ?? 0)

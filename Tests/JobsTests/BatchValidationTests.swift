@@ -60,6 +60,17 @@ import Testing
             ])
     }
 
+    /// `b` is one edit from `a`, but a job depending on itself is never what was meant.
+    @Test func aMissingDependencyIsNeverSuggestedAsTheJobItself() throws {
+        let folder = try TempFolder()
+        let file = try folder.write("jobs.yaml", "name: b\nkind: query\nuser: u\nqueries: [x]\ndepends_on: a\n")
+        #expect(
+            problems([file]) == [
+                "\(file):5: job 'b' depends on 'a', which is not a job in this batch; fix the name, or add the job "
+                    + "file that defines it to the command line"
+            ])
+    }
+
     @Test func dependencyOnAJobInAnotherFileIsFine() throws {
         let folder = try TempFolder()
         let first = try folder.write("1.yaml", "name: a\nkind: query\nuser: u\nqueries: [x]\ndepends_on: b\n")

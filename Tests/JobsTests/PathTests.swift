@@ -66,6 +66,23 @@ import Testing
                 + "\(folder.path("jobs.yaml")); writing results would destroy it, so name another file")
     }
 
+    @Test func outputOntoTheConfigFile() throws {
+        let folder = try TempFolder()
+        let config = try folder.write("config.yaml", "postgres:\n  host: db\n")
+        let file = try folder.write("q.yaml", "name: q\nkind: query\nuser: u\nqueries: [x]\noutput: config.yaml\n")
+        do {
+            _ = try JobLoader.load(files: [file], configFile: config)
+            Issue.record("an output onto the config file was accepted")
+        } catch {
+            #expect(
+                error.problems == [
+                    "\(file):5: output 'config.yaml' of job 'q' is the config file \(config); writing results would "
+                        + "destroy it, so name another file"
+                ])
+        }
+        #expect(try JobLoader.load(files: [file]).count == 1, "without a config file the output is fine")
+    }
+
     @Test func outputOntoAnotherJobFileThroughASymbolicLink() throws {
         let folder = try TempFolder()
         let other = try folder.write("other.yaml", "name: o\nkind: query\nuser: u\nqueries: [x]\n")

@@ -48,6 +48,19 @@ import Testing
         #expect(!dumped.contains("Sup3rS3cret"))
     }
 
+    /// Each part is masked before it is percent-encoded, which would otherwise hide it from the mask.
+    @Test func aPasswordInAnotherPartIsMaskedInTheURL() {
+        let configuration = ConnectionConfiguration(parameters: [
+            ("host", "postgresql://sec:Sup3rS3cret@h/db"), ("user", "sec:Sup3rS3cret"),
+            ("dbname", "db password=Sup3rS3cret"),
+        ])
+        #expect(!configuration.maskedURL.contains("Sup3rS3cret"), "\(configuration.maskedURL)")
+        #expect(!configuration.redact("user \"sec:Sup3rS3cret\" at \"sec:Sup3rS3cret@h\"").contains("Sup3rS3cret"))
+        // libpq's database defaults to the user, and carries its password along.
+        let userOnly = ConnectionConfiguration(parameters: [("host", "h"), ("port", "1"), ("user", "sec:Sup3rS3cret")])
+        #expect(userOnly.maskedURL == "postgresql://sec%3A***@h:1/sec%3A***")
+    }
+
     @Test func defaultsApplicationNameAndTimeoutWithoutOverridingTheUser() {
         let plain = ConnectionConfiguration(parameters: [("dbname", "x")]).effectiveParameters
         #expect(plain.contains { $0 == ("fallback_application_name", "memory-worker") })

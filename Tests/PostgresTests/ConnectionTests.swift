@@ -79,6 +79,22 @@ import Testing
         try await admin.execute(script: "DROP ROLE \(role)")
     }
 
+    /// A password typed into the user name (`user:password`) reaches the server as the name, which the server quotes
+    /// in its refusal: masked there and in the target.
+    @Test func aPasswordInTheUserNameIsMaskedInTheServersRefusal() async throws {
+        let admin = try await TestDatabase.connect()
+        defer { admin.close() }
+        let port = try await TestDatabase.tcpPort(admin)
+        let error = await connectionError(
+            ConnectionConfiguration(parameters: [
+                ("host", "127.0.0.1"), ("port", port), ("user", "sec:Sup3r-S3cret"), ("password", "x"),
+                ("dbname", "memory_worker"),
+            ])
+        )
+        #expect(error?.message.contains("password authentication failed for user \"sec:***\"") == true)
+        #expect(error.map { !"\($0)".contains("Sup3r") } == true, "\(error.map { "\($0)" } ?? "")")
+    }
+
     @Test func unknownDatabaseFailsClearly() async throws {
         var configuration = try TestDatabase.configuration()
         configuration["dbname"] = "no_such_database"

@@ -24,6 +24,39 @@ import Testing
         #expect(Redaction.redact(input) == expected)
     }
 
+    /// A password pasted into a value other than the password: the value shows with it masked, whatever the key.
+    @Test(arguments: [
+        ("postgresql://sec:Zq9-pw@h/db", nil, "postgresql://sec:***@h/db"),
+        ("sec:Zq9-pw@h", nil, "sec:***@h"),
+        ("sec:Zq9-pw@h", "host", "sec:***@h"),
+        ("sec:Zq9-pw", "user", "sec:***"),
+        ("db password=Zq9-pw", "dbname", "db password=***"),
+        ("host=h password='Zq9 pw'", "application_name", "host=h password=***"),
+        // Nothing that looks like a password: shown as it is.
+        ("sec:Zq9-pw", "dbname", "sec:Zq9-pw"),
+        ("db.example.com", "host", "db.example.com"),
+        ("fe80::1", "host", "fe80::1"),
+    ])
+    func masksThePasswordAValueCarries(value: String, keyword: String?, shown: String) {
+        #expect(Redaction.maskValue(value, keyword: keyword) == shown)
+        if shown != value {
+            #expect(
+                Redaction.redact(
+                    "failed for user \"\(value)\"",
+                    secrets: Redaction.apparentSecrets(
+                        in: value, keyword: keyword)
+                ).contains("Zq9") == false)
+        }
+    }
+
+    @Test(arguments: [
+        ("postgresql://h/db", true), ("u:p@h", true), ("u@h:5432", false), ("h:5432", false), ("fe80::1", false),
+        ("/var/run/postgresql", false), ("alice", false),
+    ])
+    func carriesCredentialsFindsURLsAndUserInfo(value: String, carries: Bool) {
+        #expect(Redaction.carriesCredentials(value) == carries)
+    }
+
     @Test func masksKnownSecretsAnywhere() {
         let text = "oops: Zq9!x@y and Zq9%21x%40y"
         #expect(Redaction.redact(text, secrets: ["Zq9!x@y"]) == "oops: *** and ***")

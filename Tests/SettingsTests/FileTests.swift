@@ -25,6 +25,17 @@ import Testing
         #expect(error?.description == "\(missingDefaultPath): no such config file (named by WORKER_CONFIG)")
     }
 
+    /// Not "You don't have permission", which Foundation says of anything that is not a regular file.
+    @Test(arguments: [("/dev/null", "a character device"), ("/tmp", "a directory")])
+    func aNamedFileThatIsNotARegularFileSaysSo(path: String, type: String) throws {
+        let error = #expect(throws: SettingsError.self) {
+            try SettingsLoader.load(configPath: path, environment: [:], defaultPath: missingDefaultPath)
+        }
+        #expect(
+            error?.description
+                == "\(path): is \(type), not a regular file (named by --config); name a YAML config file")
+    }
+
     @Test func configOptionBeatsWorkerConfigWhichBeatsTheDefault() throws {
         let option = try ConfigFixture("postgres:\n  pool_size: 1\n")
         let variable = try ConfigFixture("postgres:\n  pool_size: 2\n")

@@ -79,6 +79,70 @@ import Testing
         try expectNoSecret(reports(settings))
     }
 
+    /// A password that lands in a field other than the password is masked wherever the value shows: the entry, the
+    /// `# database:` URL, the JSON.
+    @Test(arguments: [
+        ("POSTGRES_USER", "app:Zx9-Secret!"),
+        ("POSTGRES_DB", "prod password=Zx9-Secret!"),
+        ("POSTGRES_DB", "postgresql://app:Zx9-Secret!@db/prod"),
+        ("POSTGRES_APPLICATION_NAME", "host=db password=Zx9-Secret!"),
+        ("POSTGRES_SSLROOTCERT", "postgresql://app:Zx9-Secret!@db/prod"),
+        ("PGUSER", "app:Zx9-Secret!"),
+    ])
+    func aPasswordInAnotherKeyIsMasked(variable: String, value: String) throws {
+        let (settings, _) = try load(environment: [variable: value, "POSTGRES_HOST": "db"])
+        let report = try reports(settings) + "\n" + settings.connection.maskedURL
+        expectNoSecret(report)
+        #expect(report.contains("***"))
+    }
+
+    /// A host or user holding a URL or `user:password@`: refused, with the value masked and the fix named.
+    @Test(arguments: [
+        ("POSTGRES_HOST", "postgresql://app:Zx9-Secret!@db/prod"),
+        ("POSTGRES_HOST", "app:Zx9-Secret!@db"),
+        ("POSTGRES_HOST", "postgresql://app:Zx9-Secret!db/prod"),
+        ("DATABASE_POSTGRES_USER", "app:Zx9-Secret!@db"),
+        ("POSTGRES_USER", "postgresql://app:Zx9-Secret!@db/prod"),
+        ("PGHOST", "app:Zx9-Secret!@db"),
+        ("PGUSER", "postgresql://app:Zx9-Secret!@db"),
+    ])
+    func aHostOrUserCarryingAPasswordIsRefused(variable: String, value: String) throws {
+        let (error, _) = try loadError(environment: [variable: value])
+        #expect(error.problems.count == 1)
+        let message = error.description
+        #expect(message.hasPrefix("env \(variable): invalid value '"), "\(message)")
+        #expect(message.contains("put a URL in DATABASE_URL"), "\(message)")
+        #expect(!message.contains("Zx9"), "\(message)")
+    }
+
+    @Test func aHostCarryingAPasswordInTheFileIsRefusedAtItsLine() throws {
+        let (error, path) = try loadError("postgres:\n  port: 5432\n  host: app:\(secret)@db\n")
+        #expect(error.description.hasPrefix("\(path ?? ""):3: invalid value 'app:***@db' for postgres.host"))
+    }
+
+    @Test func aURLFollowedByConninfoOptionsIsRefused() throws {
+        let (error, _) = try loadError(environment: ["DATABASE_URL": "postgresql://app@db/prod password=\(secret)"])
+        #expect(
+            error.description.hasPrefix(
+                "env DATABASE_URL: invalid value 'postgresql://app@db/prod password=***' for database.url; expected a "
+                    + "URL alone or a key=value conninfo string"), "\(error)")
+        expectNoSecret(error.description)
+        // A space in a URL without options is libpq's business: a database name with a space.
+        let (settings, _) = try load(environment: ["DATABASE_URL": "postgresql://app@db/my db"])
+        #expect(settings.connection["dbname"] == "my db")
+    }
+
+    /// A host or user the URL overrides is not refused (it is never used) but named in a warning, masked.
+    @Test func warningsAboutIgnoredHostsAndUsersMaskThePasswordTheyCarry() throws {
+        let (settings, _) = try load(environment: [
+            "DATABASE_URL": "postgresql://app@db/prod", "POSTGRES_HOST": "app:\(secret)@db",
+            "POSTGRES_USER": "postgresql://app:\(secret)@db/prod",
+        ])
+        #expect(settings.warnings.count == 2)
+        #expect(settings.warnings.first?.contains("'app:***@db' is ignored") == true, "\(settings.warnings)")
+        try expectNoSecret(reports(settings))
+    }
+
     @Test func maskedURLHandlesEveryShape() {
         #expect(Masking.maskedURL("postgresql://u:p@h/db") == "postgresql://u:***@h/db")
         #expect(Masking.maskedURL("postgresql://u:p@ss@h/db") == "postgresql://u:***@h/db")

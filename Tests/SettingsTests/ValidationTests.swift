@@ -33,6 +33,9 @@ struct InvalidValue: Sendable, CustomTestStringConvertible {
         .init(key: "port", value: "70000", accepted: "a whole number from 1 to 65535"),
         .init(key: "port", value: "pg", accepted: "a whole number from 1 to 65535"),
         .init(key: "port", value: "tcp://10.0.0.1:5432", accepted: "a whole number from 1 to 65535"),
+        .init(key: "application_name", value: String(repeating: "n", count: 56), accepted: "at most 55 bytes"),
+        .init(key: "host", value: "tcp://db", accepted: "not a URL or user:password@host"),
+        .init(key: "user", value: "postgres://db", accepted: "put a URL in DATABASE_URL"),
         .init(
             key: "sslmode", value: "requir", accepted: "one of disable, allow, prefer, require, verify-ca, verify-full"),
         .init(
