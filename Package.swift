@@ -26,12 +26,14 @@ let package = Package(
         ),
         .target(name: "CEpoll"),
         .target(name: "CivilDate"),
+        .target(name: "Support"),
         .target(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
                 "CEpoll",
                 "CivilDate",
+                "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -39,6 +41,7 @@ let package = Package(
             name: "ConnectionPool",
             dependencies: [
                 "Postgres",
+                "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -49,6 +52,7 @@ let package = Package(
                 "YAMLAliasGuard",
                 "Postgres",
                 "ConnectionPool",
+                "Support",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -75,6 +79,7 @@ let package = Package(
                 "Settings",
                 "Jobs",
                 "MemoryStore",
+                "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -88,6 +93,7 @@ let package = Package(
                 "MemoryStore",
                 "Batch",
                 "SampleData",
+                "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -97,15 +103,15 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "Bench",
-            dependencies: ["Postgres", "ConnectionPool", "MemoryStore", "SampleData", "CAllocationCounter"]
+            dependencies: ["Postgres", "ConnectionPool", "MemoryStore", "SampleData", "Support", "CAllocationCounter"]
         ),
         .testTarget(
             name: "PostgresTests",
-            dependencies: ["Postgres"]
+            dependencies: ["Postgres", "Support"]
         ),
         .testTarget(
             name: "SettingsTests",
-            dependencies: ["Settings", "Postgres", "ConnectionPool", "Diagnostics"]
+            dependencies: ["Settings", "Postgres", "ConnectionPool", "Diagnostics", "Support"]
         ),
         .testTarget(
             name: "JobsTests",
@@ -113,11 +119,11 @@ let package = Package(
         ),
         .testTarget(
             name: "MemoryStoreTests",
-            dependencies: ["MemoryStore", "Postgres"]
+            dependencies: ["MemoryStore", "Postgres", "Support"]
         ),
         .testTarget(
             name: "BatchTests",
-            dependencies: ["Batch", "Jobs", "MemoryStore", "ConnectionPool", "Settings", "Postgres"]
+            dependencies: ["Batch", "Jobs", "MemoryStore", "ConnectionPool", "Settings", "Postgres", "Support"]
         ),
         .testTarget(
             name: "SampleDataTests",
@@ -125,20 +131,21 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker", "Postgres", "ConnectionPool"]
+            dependencies: ["Worker", "Postgres", "ConnectionPool", "Support"]
         ),
         .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
         .testTarget(name: "CivilDateTests", dependencies: ["CivilDate"]),
         .testTarget(name: "FuzzTests", dependencies: ["Jobs", "Settings"]),
         .testTarget(
             name: "ServerFaultTests",
-            dependencies: ["Batch", "Jobs", "MemoryStore", "Settings", "Postgres", "ConnectionPool"]
+            dependencies: ["Batch", "Jobs", "MemoryStore", "Settings", "Postgres", "ConnectionPool", "Support"]
         ),
         .testTarget(
             name: "ConnectionPoolTests",
             dependencies: [
                 "ConnectionPool",
                 "Postgres",
+                "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

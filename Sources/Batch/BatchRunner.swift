@@ -5,6 +5,7 @@ import Logging
 import MemoryStore
 import Postgres
 import Settings
+import Support
 
 /// Runs a validated batch of jobs on the global pool and proves afterwards that nothing leaked.
 ///
@@ -108,7 +109,7 @@ public struct BatchRunner: Sendable {
                 id: batchID,
                 startedAt: startedAt,
                 finishedAt: Date(),
-                durationS: Self.seconds(ContinuousClock.now - clock),
+                durationS: (ContinuousClock.now - clock).seconds,
                 status: status,
                 jobsTotal: jobs.count,
                 jobsOK: count(["ok"]),
@@ -157,7 +158,7 @@ public struct BatchRunner: Sendable {
     }
 
     private func logRetry(_ retry: RetryPolicy.Retry) {
-        let delay = String(format: "%.2f", Self.seconds(retry.delay))
+        let delay = String(format: "%.2f", retry.delay.seconds)
         logger.warning(
             "cannot prepare the memory store (\(retry.error)): retrying in \(delay) s (attempt \(retry.attempt) of \(retry.attempts))"
         )
@@ -181,7 +182,7 @@ public struct BatchRunner: Sendable {
             shutdown: options.shutdown
         ).run()
         await manager.release(reference, drain: options.drain)
-        let duration = Self.seconds(ContinuousClock.now - started)
+        let duration = (ContinuousClock.now - started).seconds
         options.progress?(
             .finished(job: job.name, succeeded: outcome.error == nil, items: outcome.items, seconds: duration)
         )
@@ -210,7 +211,7 @@ public struct BatchRunner: Sendable {
                     pool: entry.pool,
                     job: entry.lease.holder,
                     callSite: entry.lease.callSite,
-                    heldS: Self.seconds(entry.lease.heldFor)
+                    heldS: entry.lease.heldFor.seconds
                 )
             },
             activeReferences: leakReport.activeReferences.map { .init(pool: $0.pool, holder: $0.holder) },
@@ -284,11 +285,6 @@ public struct BatchRunner: Sendable {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withYear, .withMonth, .withDay, .withTime]
         return formatter.string(from: date) + "-\(ProcessInfo.processInfo.processIdentifier)"
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     /// The process's high-water mark of resident memory, to a tenth of a MiB; nil where it cannot be read.

@@ -3,6 +3,7 @@ import Jobs
 import Logging
 import MemoryStore
 import Postgres
+import Support
 
 /// What one job did.
 struct JobOutcome: Sendable {

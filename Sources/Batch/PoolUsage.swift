@@ -1,6 +1,7 @@
 import ConnectionPool
 import Foundation
 import Postgres
+import Support
 
 /// One job's use of the pool, measured around each lease: how long units waited for a connection and held it.
 ///
@@ -72,12 +73,12 @@ public final class JobLeases: Sendable {
                 connection in
                 let now = ContinuousClock.now
                 state.withLock { state in
-                    state.waits.append(Self.milliseconds(now - requested))
+                    state.waits.append((now - requested).milliseconds)
                     state.current += 1
                     state.peak = max(state.peak, state.current)
                 }
                 defer {
-                    let held = Self.milliseconds(ContinuousClock.now - now)
+                    let held = (ContinuousClock.now - now).milliseconds
                     state.withLock { state in
                         state.holds.append(held)
                         state.current -= 1
@@ -111,10 +112,5 @@ public final class JobLeases: Sendable {
                 errors: state.errors
             )
         }
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 }

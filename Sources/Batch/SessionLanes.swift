@@ -1,5 +1,6 @@
 import Jobs
 import Postgres
+import Support
 
 /// Cuts an ingest job's messages into batches by session, in lanes, so that the batches running at one time touch
 /// different sessions.

@@ -1,4 +1,5 @@
 import Postgres
+import Support
 
 /// An operator's request to stop (SIGINT, SIGTERM): no new job starts and no new unit is taken; units already
 /// running finish, or are cancelled (and roll back) when the grace period ends. Work that is not a unit (preparing

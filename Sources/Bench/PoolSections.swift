@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Item 1: the pool round trip against pgbench running the same statement over the same database.
 struct RoundTripResult: Codable, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Support
 
 /// A pool of connections to one database, never more than `maxSize` open, leased to one task at a time.
 ///

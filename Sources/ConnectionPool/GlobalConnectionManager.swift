@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Support
 
 /// One pool per database for the whole process, shared by every holder and closed when the last one lets go.
 ///

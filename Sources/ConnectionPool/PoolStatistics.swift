@@ -57,11 +57,3 @@ public struct PoolStatistics: Sendable, Codable, Equatable {
         case connectionsLost = "connections_lost"
     }
 }
-
-extension Duration {
-    /// The duration in (fractional) seconds.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

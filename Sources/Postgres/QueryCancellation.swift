@@ -1,4 +1,5 @@
 import CLibPQ
+import Support
 
 /// Owns a `PGcancel` and frees it with the last reference.
 ///

@@ -1,4 +1,5 @@
 import ConnectionPool
+import Support
 
 /// The pool's settings: each key from its highest rung, else `PoolSettings`' default.
 struct PoolResolution {
@@ -79,6 +80,5 @@ struct PoolResolution {
 /// A duration as whole or fractional seconds; nil (never) as `0`, which is how the configuration spells it.
 private func secondsText(_ duration: Duration?) -> String {
     guard let duration else { return "0" }
-    let (seconds, attoseconds) = duration.components
-    return formatSeconds(Double(seconds) + Double(attoseconds) / 1e18)
+    return formatSeconds(duration.seconds)
 }

@@ -3,6 +3,7 @@ import ConnectionPool
 import Foundation
 import Postgres
 import Settings
+import Support
 
 /// `worker doctor`: the Python service's connection-pool integration scenarios, run live against the configured
 /// database, one ✅ or ❌ line each.
@@ -31,8 +32,8 @@ struct DoctorCommand: AsyncParsableCommand {
         printError(
             "worker doctor: \(doctor.configuration.maskedURL) as application_name \(doctor.applicationName); pool "
                 + "min_size \(loaded.pool.minSize), max_size \(loaded.pool.maxSize), "
-                + "timeout \(format(seconds(loaded.pool.acquireTimeout))) s, "
-                + "recycle \(format(loaded.pool.maxLifetime.map(seconds) ?? 0)) s")
+                + "timeout \(format(loaded.pool.acquireTimeout.seconds)) s, "
+                + "recycle \(format(loaded.pool.maxLifetime?.seconds ?? 0)) s")
         do {
             _ = try await doctor.serverConnections()
         } catch {
@@ -168,7 +169,7 @@ struct Doctor: Sendable {
         guard let statistics else {
             return Outcome(passed: false, detail: "the manager reports no statistics for \(reference.pool.target)")
         }
-        let expected = (pool.minSize, pool.maxSize, seconds(pool.acquireTimeout), pool.maxLifetime.map(seconds) ?? 0)
+        let expected = (pool.minSize, pool.maxSize, pool.acquireTimeout.seconds, pool.maxLifetime?.seconds ?? 0)
         let actual = (statistics.minSize, statistics.maxSize, statistics.timeout, statistics.recycle)
         return Outcome(
             passed: expected == actual,
@@ -277,11 +278,6 @@ struct Doctor: Sendable {
         try await ServerConnectionCount.count(
             applicationName: applicationName, configuration: configuration, settle: settle)
     }
-}
-
-private func seconds(_ duration: Duration) -> Double {
-    let (seconds, attoseconds) = duration.components
-    return Double(seconds) + Double(attoseconds) / 1e18
 }
 
 /// `30`, `0.5`: seconds as configuration files spell them.

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Postgres
 import Settings
+import Support
 
 @main
 struct Worker: AsyncParsableCommand {
@@ -115,7 +116,5 @@ func printError(_ message: String) {
 }
 
 func milliseconds(_ duration: Duration) -> String {
-    let (seconds, attoseconds) = duration.components
-    let value = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    return String(format: "%.3f", value)
+    String(format: "%.3f", duration.milliseconds)
 }

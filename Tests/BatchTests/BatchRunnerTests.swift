@@ -4,6 +4,7 @@ import Foundation
 import Jobs
 import Postgres
 import Settings
+import Support
 import Testing
 
 @Suite struct BatchRunnerTests {

@@ -5,6 +5,7 @@ import Jobs
 import MemoryStore
 import Postgres
 import Settings
+import Support
 import Testing
 
 /// Faults during a batch: units are retried on fresh connections and data lands exactly once; a database that

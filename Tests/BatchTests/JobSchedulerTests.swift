@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Support
 import Testing
 
 @testable import Batch

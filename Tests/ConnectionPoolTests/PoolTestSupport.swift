@@ -2,6 +2,7 @@ import ConnectionPool
 import Foundation
 import Logging
 import Postgres
+import Support
 import Testing
 
 /// The private test cluster (`DATABASE_URL`, set by `make test`) under an application name of the test's own, so

@@ -1,6 +1,7 @@
 import Foundation
 import MemoryStore
 import Postgres
+import Support
 import Testing
 
 /// The store's statement timeouts: a search or an ingest statement that outruns its timeout is cancelled by the

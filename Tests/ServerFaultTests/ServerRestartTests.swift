@@ -4,6 +4,7 @@ import Jobs
 import MemoryStore
 import Postgres
 import Settings
+import Support
 import Testing
 
 /// The server goes away mid-batch, on a cluster of the test's own: a restart is survived by retries with every

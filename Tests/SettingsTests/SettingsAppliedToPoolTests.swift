@@ -2,6 +2,7 @@ import ConnectionPool
 import Foundation
 import Postgres
 import Settings
+import Support
 import Testing
 
 /// The settings reach the real pool: sizes from config.yaml and the environment bound what the server sees.

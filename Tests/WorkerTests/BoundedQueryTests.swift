@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Support
 import Testing
 
 /// Bounded queries end to end: query text over `worker.query_max_chars` / `worker.query_max_words` is refused (a

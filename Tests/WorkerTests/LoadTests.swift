@@ -1,6 +1,7 @@
 import ConnectionPool
 import Foundation
 import Postgres
+import Support
 import Testing
 
 /// One unattended batch of 500 jobs through the real `worker`: every job completes, the server never sees more

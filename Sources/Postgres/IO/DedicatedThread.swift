@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Runs calls that may block (DNS lookups, TLS handshakes, `PQcancel`) on a thread of their own, never on a thread of
 /// Swift's cooperative pool, whose few threads every task in the process shares.

@@ -1,6 +1,7 @@
 import CEpoll
 import Foundation
 import Glibc
+import Support
 
 /// Suspends tasks until a libpq socket is ready, using one epoll thread for all connections.
 ///
