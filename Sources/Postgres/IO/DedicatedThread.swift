@@ -2,7 +2,7 @@ import Foundation
 import Support
 
 /// Runs calls that may block (DNS lookups, TLS handshakes, `PQcancel`) on a thread of their own, never on a thread of
-/// Swift's cooperative pool, whose few threads every task in the process shares.
+/// Swift's cooperative pool (rule 2 of ``PostgresConnection``'s threads and locks).
 enum DedicatedThread {
     /// Runs `body` on a new thread and suspends until it returns.
     ///

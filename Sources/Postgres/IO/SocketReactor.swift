@@ -7,8 +7,8 @@ import Support
 ///
 /// Why one shared thread rather than a thread per connection: a query spends almost all of its time waiting for
 /// the server, and a suspended task costs nothing, while a parked thread costs a stack and a context switch per
-/// round trip. libpq's non-blocking calls (`PQsendQueryParams`, `PQflush`, `PQconsumeInput`, `PQisBusy`,
-/// `PQgetResult`) never block, so they run on the caller's task; only the wait for readiness happens here.
+/// round trip. The libpq calls run on the caller's task (rule 2 of ``PostgresConnection``'s threads and locks); only
+/// the wait for readiness happens here.
 /// Waits are one-shot (`EPOLLONESHOT`): each readiness event resumes exactly one waiter.
 final class SocketReactor: Sendable {
     /// What a waiter needs from the socket.

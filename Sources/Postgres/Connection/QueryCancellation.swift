@@ -15,10 +15,11 @@ final class CancelHandle: @unchecked Sendable {
 
 /// Turns a Swift task cancellation into a PostgreSQL cancel request for the operation running on one connection.
 ///
-/// The cancel request goes over its own connection (`PQcancel` blocks), so it runs on a dedicated thread. An operation
-/// does not return until that request has been delivered: a cancel still on its way could otherwise hit the next
-/// statement on the same connection. If the server does not end the operation within the timeout, the operation's wait
-/// is interrupted, which ends it with a lost connection instead of leaving it wedged.
+/// The cancel request goes over its own connection (`PQcancel` blocks), so it runs on a dedicated thread, and this
+/// state is shared with that thread under a lock (rules 2 and 3 of ``PostgresConnection``'s threads and locks). An
+/// operation does not return until that request has been delivered: a cancel still on its way could otherwise hit the
+/// next statement on the same connection. If the server does not end the operation within the timeout, the
+/// operation's wait is interrupted, which ends it with a lost connection instead of leaving it wedged.
 final class QueryCancellation: Sendable {
     private struct State {
         var generation: UInt64 = 0

@@ -1,0 +1,50 @@
+import CLibPQ
+
+/// Sending to and waiting for the server without blocking: each libpq call returns at once, and the task suspends on
+/// the reactor while the socket is not ready (rule 2 of ``PostgresConnection``'s threads and locks).
+extension PostgresConnection {
+    /// Checks the result of a `PQsend…` call and tells the cancellation that a statement is on its way.
+    func check(_ sent: Int32) throws {
+        guard sent == 1 else { throw lost() }
+        cancellation.markSent()
+    }
+
+    /// Waits until the output queue is sent, reading input meanwhile so the server cannot deadlock against us.
+    func flush() async throws {
+        while true {
+            let pending = PQflush(handle)
+            if pending == 0 { return }
+            guard pending == 1 else { throw lost() }
+            let readiness = try await wait(.readableOrWritable)
+            if readiness.readable, PQconsumeInput(handle) == 0 { throw lost() }
+        }
+    }
+
+    /// Reads input until a whole result is available.
+    ///
+    /// Before the first wait the task yields once and reads what has come: the reply to a short statement often
+    /// arrives while the other ready tasks run, and then it is read here, with one `recv`, instead of through the
+    /// reactor (an `epoll_ctl` to arm the socket, and a wake-up on the reactor's thread that hops back to the pool).
+    func waitForResult() async throws {
+        guard PQisBusy(handle) == 1 else { return }
+        await Task.yield()
+        if PQconsumeInput(handle) == 0 { throw lost() }
+        while PQisBusy(handle) == 1 {
+            _ = try await wait(.readable)
+            if PQconsumeInput(handle) == 0 { throw lost() }
+        }
+    }
+
+    /// Suspends until the socket is ready for `interest`; an interrupted wait (a cancel the server did not answer in
+    /// time) breaks the connection.
+    func wait(_ interest: SocketReactor.Interest) async throws -> SocketReactor.Readiness {
+        do {
+            let socket = PQsocket(handle)
+            guard socket >= 0 else { throw lost() }
+            return try await reactor.wait(for: socket, interest, owner: owner)
+        } catch {
+            broken = true
+            throw PostgresConnectionError(kind: .connectionLost, message: "\(error)", target: target)
+        }
+    }
+}

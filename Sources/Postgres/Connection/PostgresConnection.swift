@@ -1,0 +1,108 @@
+import CLibPQ
+import Foundation
+import Support
+
+/// One libpq connection with an async API that never blocks a thread of Swift's cooperative pool.
+///
+/// A connection serves one task at a time. Each operation claims it first and throws
+/// ``PostgresConnectionError/Kind/busy`` if another task holds it; a pool hands a connection to one task at a time,
+/// so that never happens there.
+///
+/// Its concerns live in files of their own, each an extension or a small type:
+/// - opening: `PostgresConnection+Connect`
+/// - statements, and pipelines of them: `+Statements`, `+Pipeline`, `PreparedStatementCache`
+/// - `COPY … FROM STDIN`: `+Copy` (with ``CopyWriter``)
+/// - waiting for the server: `+Socket` (with ``SocketReactor``)
+/// - who may use the handle, closing and cancelling: `+Claim`, ``ConnectionClaim``, ``QueryCancellation``
+/// - the state a pool asks about: `+Status`
+/// - what errors say: `+Errors`
+///
+/// ## Threads and locks
+///
+/// The rules below hold for every part of this type and for ``CopyWriter``, ``QueryCancellation``,
+/// ``SocketReactor`` and ``DedicatedThread``; those refer here rather than repeat them.
+///
+/// 1. **The libpq handle belongs to the claim holder.** `handle`, `broken` and `preparedStatements` are read and
+///    written only by the task that holds the claim (``ConnectionClaim``, a `Locked`), or by `deinit`, which nothing
+///    can race. The claim is taken and given back under that lock, so each holder sees what the previous one wrote.
+///    It is never waited for: a task that finds it taken gets `busy` (or, from ``transactionStatus`` and
+///    ``isUsable``, the answer for a connection in use). ``close()`` from another task only asks; the holder closes
+///    the connection when it gives the claim back.
+/// 2. **No blocking libpq call runs on the cooperative pool.** The pool's few threads are shared by every task in the
+///    process, so one blocked thread stalls unrelated work. The handle is in non-blocking mode
+///    (`PQsetnonblocking`), so the calls the claim holder makes on its task (`PQsend…`, `PQflush`, `PQconsumeInput`,
+///    `PQisBusy`, `PQgetResult`, `PQputCopyData`, `PQputCopyEnd`, `PQfinish`'s goodbye) return at once; when one
+///    would have to wait, the task suspends on the ``SocketReactor`` (one epoll thread for every connection) until
+///    the socket is ready. The two calls that do block run on a ``DedicatedThread``: `PQconnectdbParams` (DNS, TLS,
+///    authentication) and `PQcancel` (which opens a connection of its own).
+/// 3. **Other threads touch only locked state.** A task's cancellation handler, the cancel thread and its timer
+///    share ``QueryCancellation``'s `Locked` state with the claim holder; the reactor's thread shares its waiter
+///    table (a `Locked`) with the waiting tasks. They never touch the handle.
+/// 4. **No lock is held across a suspension or a libpq call**, so a lock is only ever held for a few instructions.
+///
+/// `@unchecked Sendable`: by rule 1, the mutable state is guarded by the claim, ``ConnectionClaim``'s `Locked`.
+public final class PostgresConnection: @unchecked Sendable {
+    /// The masked URL of the database this connection reached.
+    public let target: String
+    /// The server's process id for this connection (`pg_backend_pid()`), as `pg_stat_activity.pid` shows it.
+    public let backendPID: Int32
+    /// When the connection was opened.
+    public let openedAt: Date
+    /// The server's version as an integer, e.g. `150018` for 15.18.
+    public let serverVersion: Int
+    /// The server's version as it reports it, e.g. `15.18 (Debian 15.18-0+deb12u1)`.
+    public let serverVersionText: String
+
+    let handle: OpaquePointer
+    let reactor: SocketReactor
+    /// This connection's identity at the reactor, which can interrupt its wait from another thread.
+    let owner: Int
+    private static let nextOwnerID = Locked(0)
+    let cancellation: QueryCancellation
+    let configuration: ConnectionConfiguration
+    /// Kept alive for libpq's notice processor, which holds it unretained.
+    private let noticeSink: NoticeSink
+    let claim = ConnectionClaim()
+    /// Set when the connection failed in use.
+    var broken = false
+    var preparedStatements = PreparedStatementCache()
+
+    init(
+        handle: OpaquePointer,
+        reactor: SocketReactor,
+        cancel: CancelHandle,
+        configuration: ConnectionConfiguration,
+        noticeSink: NoticeSink
+    ) {
+        self.handle = handle
+        self.reactor = reactor
+        self.configuration = configuration
+        self.noticeSink = noticeSink
+        backendPID = PQbackendPID(handle)
+        openedAt = Date()
+        serverVersion = Int(PQserverVersion(handle))
+        serverVersionText = PQparameterStatus(handle, "server_version").map { String(cString: $0) } ?? ""
+        let owner = Self.nextOwnerID.withLock { next in
+            next &+= 1
+            return next
+        }
+        self.owner = owner
+        cancellation = QueryCancellation(handle: cancel, timeout: configuration.cancelTimeout) {
+            reactor.interrupt(owner: owner)
+        }
+        target = Self.describe(handle)
+    }
+
+    deinit {
+        if !claim.isClosed { finish() }
+    }
+
+    /// Takes the socket out of the reactor, then closes the connection. The descriptor is asked of libpq each time,
+    /// never cached: libpq closes the socket itself when the connection fails, and the number may then belong to
+    /// another connection, whose registration a stale number would remove.
+    func finish() {
+        let socket = PQsocket(handle)
+        reactor.forget(socket >= 0 ? socket : nil, owner: owner)
+        PQfinish(handle)
+    }
+}
