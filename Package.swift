@@ -135,7 +135,7 @@ let package = Package(
         ),
         .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
         .testTarget(name: "CivilDateTests", dependencies: ["CivilDate"]),
-        .testTarget(name: "FuzzTests", dependencies: ["Jobs", "Settings"]),
+        .testTarget(name: "FuzzTests", dependencies: ["Jobs", "Settings", "Support"]),
         .testTarget(
             name: "ServerFaultTests",
             dependencies: ["Batch", "Jobs", "MemoryStore", "Settings", "Postgres", "ConnectionPool", "Support"]

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Support
 
 /// A query job's results file, written under a temporary name and moved into place only when the job succeeds, so
 /// a failed or interrupted job never leaves a half-written file where the last good one was.
@@ -7,15 +8,13 @@ import Glibc
 /// The temporary name, `.<name>.<pid>.tmp` beside the output, carries the writer's process id, so a later run can
 /// tell a temporary that a killed worker left behind (`kill -9` gives no chance to discard it) from one a worker
 /// still running is writing.
-///
-/// `@unchecked Sendable`: `handle` is written only while `lock` (an `NSLock`) is held.
-final class OutputFile: @unchecked Sendable {
+final class OutputFile: Sendable {
     let url: URL
     /// Paths of the temporaries of this output that processes no longer running left behind, removed on opening.
     let removedStale: [String]
     private let temporaryURL: URL
-    private let handle: FileHandle
-    private let lock = NSLock()
+    /// Locked so that the tasks of a job append whole records, never interleaved.
+    private let handle: Locked<FileHandle>
 
     init(_ url: URL) throws {
         self.url = url
@@ -25,21 +24,19 @@ final class OutputFile: @unchecked Sendable {
         guard FileManager.default.createFile(atPath: temporaryURL.path, contents: nil) else {
             throw OutputError(path: temporaryURL.path, reason: "cannot create the file")
         }
-        handle = try FileHandle(forWritingTo: temporaryURL)
+        handle = Locked(try FileHandle(forWritingTo: temporaryURL))
     }
 
     /// Appends `lines`, each followed by a newline, in one write so concurrent tasks never interleave a record.
     func append(_ lines: [String]) throws {
         guard !lines.isEmpty else { return }
         let data = Data((lines.joined(separator: "\n") + "\n").utf8)
-        lock.lock()
-        defer { lock.unlock() }
-        try handle.write(contentsOf: data)
+        try handle.withLock { try $0.write(contentsOf: data) }
     }
 
     /// Moves the file into place, replacing an older one in a single step (rename(2)).
     func commit() throws {
-        try handle.close()
+        try handle.withLock { try $0.close() }
         guard rename(temporaryURL.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             discard()
@@ -49,7 +46,7 @@ final class OutputFile: @unchecked Sendable {
 
     /// Removes the temporary file.
     func discard() {
-        try? handle.close()
+        try? handle.withLock { try $0.close() }
         try? FileManager.default.removeItem(at: temporaryURL)
     }
 

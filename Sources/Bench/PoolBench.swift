@@ -2,7 +2,7 @@ import ConnectionPool
 import Foundation
 import Glibc
 import Postgres
-import Synchronization
+import Support
 
 /// Round trips through `ConnectionPool`: lease, one statement, return, from many tasks at once.
 ///
@@ -114,10 +114,13 @@ struct PoolBench: Sendable {
 
 /// Lease numbers handed out to the tasks of one measurement; the tasks stop when they pass the total.
 private final class Tickets: Sendable {
-    private let next = Atomic<Int>(0)
+    private let next = Locked(0)
 
     func take() -> Int {
-        next.wrappingAdd(1, ordering: .relaxed).oldValue
+        next.withLock { next in
+            defer { next += 1 }
+            return next
+        }
     }
 }
 

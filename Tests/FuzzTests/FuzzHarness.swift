@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Support
 import Testing
 
 /// SplitMix64: tiny, fast and fully deterministic on every platform, so a seed reproduces a case anywhere.
@@ -219,7 +219,7 @@ final class Watchdog: Sendable {
         var stopped = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     static let warnAfter: Duration = .seconds(10)
 
     init(kind: String) {

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Support
 
 /// Runs the built `worker` executable as a child process, the way cron, CI and people run it.
 ///
@@ -104,10 +104,7 @@ enum WorkerProcess {
 }
 
 /// A started child and its exit status.
-///
-/// `@unchecked Sendable`: `Process` is not marked `Sendable`, but after `run()` this only calls `terminate()` and
-/// reads `isRunning`, which Foundation allows from any thread; the status arrives through the termination handler.
-private final class Child: @unchecked Sendable {
+private final class Child: Sendable {
     private let process: Process
 
     init(_ process: Process) {
@@ -144,8 +141,8 @@ private final class Child: @unchecked Sendable {
 
 /// Set once by the watchdog, read after the child exits.
 private final class TimeoutFlag: Sendable {
-    private let value = Atomic<Bool>(false)
+    private let value = Locked(false)
 
-    var isSet: Bool { value.load(ordering: .acquiring) }
-    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }
