@@ -114,6 +114,26 @@ import Testing
         try await admin.query("SELECT pg_terminate_backend($1)", [pid])
     }
 
+    /// close() from another task while a statement runs cancels the statement on the server, and the connection closes
+    /// as the statement returns: its backend goes away and the connection refuses further work.
+    @Test func closingAConnectionInUseCancelsItsStatementAndClosesIt() async throws {
+        let connection = try await TestDatabase.connect()
+        let pid = connection.backendPID
+        let sleeper = Task { try await connection.query("SELECT pg_sleep(60)") }
+        try await waitUntilActive(connection)
+        connection.close()
+        let result = await sleeper.result
+        #expect {
+            try result.get()
+        } throws: { ($0 as? PostgresServerError)?.sqlState == PostgresServerError.Code.queryCanceled }
+        #expect(connection.transactionStatus == .unknown)
+        #expect(!connection.isUsable)
+        await #expect {
+            try await connection.query("SELECT 1")
+        } throws: { ($0 as? PostgresConnectionError)?.kind == .closed }
+        try await waitUntilGone(pid)
+    }
+
     @Test func aTaskCancelledBeforeItsStatementSendsNothing() async throws {
         let connection = try await TestDatabase.connect()
         defer { connection.close() }
@@ -176,6 +196,18 @@ import Testing
         } else {
             #expect(throws: CancellationError.self) { try result.get() }
         }
+    }
+
+    /// Waits until the server no longer lists backend `pid`, which ends a moment after its client said goodbye.
+    private func waitUntilGone(_ pid: Int32) async throws {
+        let monitor = try await TestDatabase.connect()
+        defer { monitor.close() }
+        for _ in 0..<500 {
+            let rows = try await monitor.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [Int(pid)]).rows
+            if rows.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("backend \(pid) is still there after its connection was closed")
     }
 
     /// Waits until the connection's backend is running a statement (`running`, when given).

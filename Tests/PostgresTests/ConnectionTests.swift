@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
-import Postgres
 import Testing
+
+@testable import Postgres
 
 @Suite struct ConnectionTests {
     @Test func connectsAndExposesWhatAPoolNeeds() async throws {
@@ -175,6 +176,24 @@ import Testing
                 .decode(0, as: Int.self)
             #expect(statements == (prepared ? 2 : 0))
         }
+    }
+
+    /// Past the cache's limit, statements still run, unnamed, whether alone or in a pipeline with their timeout, and
+    /// the connection keeps no more prepared statements than the limit.
+    @Test func preparedStatementsStopAtTheLimit() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        for value in 0..<(PreparedStatementCache.limit + 4) {
+            let sql = "SELECT $1::int + \(value)"
+            let result =
+                value.isMultiple(of: 2)
+                ? try await connection.query(sql, [1])
+                : try await connection.query(sql, [1], statementTimeout: .seconds(30))
+            #expect(try result.rows[0].decode(0, as: Int.self) == value + 1)
+        }
+        let statements = try await connection.query("SELECT count(*) FROM pg_prepared_statements").rows[0]
+            .decode(0, as: Int.self)
+        #expect(statements == PreparedStatementCache.limit)
     }
 
     @Test func scriptsAndTransactions() async throws {

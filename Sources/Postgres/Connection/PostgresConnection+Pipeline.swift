@@ -53,13 +53,7 @@ extension PostgresConnection {
                         name = newName
                     }
                 }
-                try parameters.withPointers { count, types, values, lengths, formats in
-                    if let name {
-                        try check(PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0))
-                    } else {
-                        try check(PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0))
-                    }
-                }
+                try send(sql, parameters, prepared: name)
                 steps.append(.execute)
             }
             try check(PQpipelineSync(handle))

@@ -10,20 +10,27 @@ extension PostgresConnection {
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresResult {
         try await exclusively {
             let encoded = try EncodedParameters(parameters)
+            var name: String?
             if configuration.usePreparedStatements {
-                let name = try await preparedStatement(for: sql, types: encoded.types)
+                name = try await preparedStatement(for: sql, types: encoded.types)
                 // A cancel or close that came during the prepare round trip found an idle backend: honour it here.
                 try Task.checkCancellation()
                 guard !claim.closeRequested else { throw closedError() }
-                try encoded.withPointers { count, types, values, lengths, formats in
-                    try check(PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0))
-                }
-            } else {
-                try encoded.withPointers { count, types, values, lengths, formats in
-                    try check(PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0))
-                }
             }
+            try send(sql, encoded, prepared: name)
             return try await finishStatement()
+        }
+    }
+
+    /// Sends one statement: as the prepared statement `name`, or unnamed when there is none (preparation is off, or
+    /// the cache is full).
+    func send(_ sql: String, _ parameters: EncodedParameters, prepared name: String?) throws {
+        try parameters.withPointers { count, types, values, lengths, formats in
+            if let name {
+                try check(PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0))
+            } else {
+                try check(PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0))
+            }
         }
     }
 
