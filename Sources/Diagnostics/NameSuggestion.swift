@@ -27,7 +27,7 @@ public enum NameSuggestion {
     }
 
     /// Insertions, deletions and substitutions needed to turn `a` into `b`, with two rows of the table.
-    public static func levenshtein(_ a: [Character], _ b: [Character]) -> Int {
+    static func levenshtein(_ a: [Character], _ b: [Character]) -> Int {
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)

@@ -1,11 +1,9 @@
 /// Values as messages quote them: in single quotes, control characters escaped, long text shortened, so one problem
 /// stays one readable line whatever the input held (a newline in a value, a 100 KB string, a NUL byte).
 public enum Quote {
-    public static let defaultLimit = 60
-
     /// Longer than any real path (Linux's PATH_MAX is 4096 bytes, but nobody writes a path of 300 characters by hand),
     /// short enough that a generated one does not flood the report.
-    public static let pathLimit = 300
+    private static let pathLimit = 300
 
     /// A path: in full as far as anyone writes one, since a shortened path would not say which file.
     public static func path(_ path: String) -> String {
@@ -13,7 +11,7 @@ public enum Quote {
     }
 
     /// `value` in single quotes, escaped, cut after `limit` characters with the full length noted.
-    public static func text(_ value: String, limit: Int = defaultLimit) -> String {
+    public static func text(_ value: String, limit: Int = 60) -> String {
         let (escaped, shortened) = escape(value, limit: limit, quote: "'")
         return shortened ? "'\(escaped)…' (\(value.count) characters)" : "'\(escaped)'"
     }

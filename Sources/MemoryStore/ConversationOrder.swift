@@ -96,7 +96,7 @@ enum ConversationOrder {
 extension MemoryMessage {
     /// The message's place in its conversation; see ``ConversationOrder``. Also what a benchmark writing rows by
     /// other means (psql `\copy`) must store in `order_key`.
-    public var orderKey: [UInt8] {
+    package var orderKey: [UInt8] {
         ConversationOrder.key(createdAt: createdAt, sourceID: sourceID, position: position)
     }
 }

@@ -7,7 +7,7 @@ public struct IngestResult: Sendable, Equatable, Codable {
     /// Chunks (re)written for the sessions that gained messages.
     public var chunksWritten: Int
 
-    public init(inserted: Int, duplicates: Int, chunksWritten: Int) {
+    package init(inserted: Int, duplicates: Int, chunksWritten: Int) {
         self.inserted = inserted
         self.duplicates = duplicates
         self.chunksWritten = chunksWritten

@@ -12,13 +12,4 @@ public struct MemoryHit: Sendable, Equatable, Codable {
     public var content: String
     /// The latest message time in the chunk (the ingest time when its messages carry none).
     public var createdAt: Date?
-
-    public init(rank: Int, score: Double, chunkID: Int, session: String, content: String, createdAt: Date?) {
-        self.rank = rank
-        self.score = score
-        self.chunkID = chunkID
-        self.session = session
-        self.content = content
-        self.createdAt = createdAt
-    }
 }

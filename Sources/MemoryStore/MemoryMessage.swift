@@ -12,21 +12,21 @@ import Postgres
 /// A session reads in conversation order: by `createdAt`, then `sourceID`, then `position` (see ``orderKey``).
 public struct MemoryMessage: Sendable, Equatable {
     /// The roles the `messages.role` CHECK constraint accepts.
-    public static let roles: Set<String> = ["system", "user", "assistant", "tool"]
+    static let roles: Set<String> = ["system", "user", "assistant", "tool"]
 
-    public var user: String
-    public var session: String
+    var user: String
+    var session: String
     /// The message's own place in its source: its line's index in a JSON Lines file, counting blank and bad lines
     /// too, or its index in a job file's list. It orders messages of equal time and identifies messages that carry
     /// neither an id nor a time. At least 0, at most `Int32.max`.
-    public var position: Int
+    var position: Int
     /// One of ``roles``.
-    public var role: String
-    public var content: String
+    var role: String
+    var content: String
     /// When the message was written; `nil` when the source does not say.
-    public var createdAt: Date?
+    var createdAt: Date?
     /// The source system's id for the message, unique within its user and session; `nil` when the source has none.
-    public var sourceID: String?
+    var sourceID: String?
 
     public init(
         user: String, session: String, position: Int, role: String, content: String, createdAt: Date? = nil,

@@ -13,7 +13,7 @@ public struct MemoryStore: Sendable {
     /// The text-search configuration the schema is created with (`english`, `simple`, ...).
     public let textSearchConfig: String
     /// How long the server lets a search, or a statement of an ingest, run.
-    public let timeouts: StatementTimeouts
+    let timeouts: StatementTimeouts
 
     /// The names, checked once; a bad name is reported by every call (and by ``validate()``), so creating a store
     /// never fails.
@@ -92,10 +92,10 @@ public struct MemoryStore: Sendable {
     /// The search statement for the default schema `memory`, as ``search(user:query:topK:on:)`` runs it (for
     /// benchmarks such as pgbench). Parameters: `$1` user, `$2` query text, `$3` top K. Columns: chunk id, session,
     /// content, created_at, score.
-    public static let searchSQL = Searcher.sql(schema: .defaultSchema)
+    package static let searchSQL = Searcher.sql(schema: .defaultSchema)
 
     /// The search statement for this store's schema; see ``searchSQL``.
-    public func searchSQL() throws(MemoryStoreError) -> String {
+    package func searchSQL() throws(MemoryStoreError) -> String {
         try Searcher.sql(schema: names.get().schema)
     }
 

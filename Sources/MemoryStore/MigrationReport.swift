@@ -1,16 +1,10 @@
 /// What ``MemoryStore/migrate(on:)`` did.
 public struct MigrationReport: Sendable, Equatable, CustomStringConvertible {
-    public var schema: String
+    var schema: String
     /// Versions applied by this call, in order; empty when the schema was already up to date.
-    public var applied: [Int]
+    var applied: [Int]
     /// The schema's version after the call.
-    public var currentVersion: Int
-
-    public init(schema: String, applied: [Int], currentVersion: Int) {
-        self.schema = schema
-        self.applied = applied
-        self.currentVersion = currentVersion
-    }
+    var currentVersion: Int
 
     public var description: String {
         applied.isEmpty

@@ -20,7 +20,7 @@ public struct StatementTimeouts: Sendable, Equatable {
         case ingest
     }
 
-    public subscript(kind: Kind) -> Duration {
+    subscript(kind: Kind) -> Duration {
         switch kind {
         case .query: query
         case .ingest: ingest

@@ -8,14 +8,14 @@ import Foundation
 /// which include the `PG*` environment variables, `~/.pgpass` and the service file.
 public struct ConnectionConfiguration: Sendable {
     /// libpq keywords and their values, in the order given.
-    public private(set) var parameters: [(keyword: String, value: String)]
+    private(set) var parameters: [(keyword: String, value: String)]
 
     /// Reuse named prepared statements per connection. Switch off behind PgBouncer in transaction mode, which cannot
     /// keep named statements across transactions.
     public var usePreparedStatements = true
 
     /// How long a query may take to end after its cancel request before the connection is declared broken.
-    public var cancelTimeout: Duration = .seconds(10)
+    var cancelTimeout: Duration = .seconds(10)
 
     /// The `application_name` used when neither the parameters nor `PGAPPNAME` name one, so the server can tell this
     /// program's connections apart.
@@ -122,7 +122,7 @@ public struct ConnectionConfiguration: Sendable {
         public var port: String
         public var database: String
         public var user: String
-        public var hasPassword: Bool
+        var hasPassword: Bool
     }
 
     /// The host, port, database and user libpq will use, defaults and `PG*` variables applied (`PQconndefaults`).

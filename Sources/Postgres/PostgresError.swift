@@ -23,7 +23,7 @@ public struct PostgresConnectionError: Error, CustomStringConvertible, Sendable 
     /// libpq's or this library's explanation, redacted.
     public var message: String
     /// The masked URL of the database, when known.
-    public var target: String?
+    var target: String?
 
     public var description: String {
         let place = target.map { " to \($0)" } ?? ""
@@ -36,16 +36,16 @@ public struct PostgresServerError: Error, CustomStringConvertible, Sendable {
     /// The five-character SQLSTATE, e.g. `42P01`.
     public var sqlState: String
     /// `ERROR`, `FATAL` or `PANIC` (never localized).
-    public var severity: String
-    public var message: String
-    public var detail: String?
+    var severity: String
+    var message: String
+    var detail: String?
     public var hint: String?
     /// 1-based character position in the statement that the error points at.
-    public var position: Int?
-    public var schema: String?
-    public var table: String?
-    public var column: String?
-    public var constraint: String?
+    var position: Int?
+    var schema: String?
+    var table: String?
+    var column: String?
+    var constraint: String?
 
     public var description: String {
         var text = "\(severity) \(sqlState): \(message)"
@@ -59,24 +59,20 @@ public struct PostgresServerError: Error, CustomStringConvertible, Sendable {
         public static let undefinedTable = "42P01"
         public static let undefinedColumn = "42703"
         public static let undefinedFunction = "42883"
-        public static let uniqueViolation = "23505"
+        static let uniqueViolation = "23505"
         public static let queryCanceled = "57014"
-        public static let adminShutdown = "57P01"
-        public static let serializationFailure = "40001"
-        public static let deadlockDetected = "40P01"
-        public static let tooManyConnections = "53300"
     }
 }
 
 /// A value in a result could not become the Swift type asked for.
-public struct PostgresDecodingError: Error, CustomStringConvertible, Sendable {
-    public var column: String
-    public var row: Int
-    public var expected: String
+struct PostgresDecodingError: Error, CustomStringConvertible, Sendable {
+    var column: String
+    var row: Int
+    var expected: String
     /// What the server sent, cut short; `nil` for SQL NULL.
-    public var value: String?
+    var value: String?
 
-    public var description: String {
+    var description: String {
         let shown = value.map { "'\($0.prefix(64))'" } ?? "NULL"
         return "column '\(column)' of row \(row): cannot read \(shown) as \(expected)"
     }

@@ -20,7 +20,7 @@ public struct PostgresResult: Sendable {
     public let rowsAffected: Int
 
     /// The command tag, e.g. `INSERT 0 3` or `SELECT 1`.
-    public let commandTag: String
+    let commandTag: String
 
     init(_ storage: ResultStorage) {
         self.storage = storage
@@ -29,7 +29,7 @@ public struct PostgresResult: Sendable {
     }
 
     /// The column names, in order.
-    public var columns: [String] {
+    var columns: [String] {
         (0..<PQnfields(storage.result)).map { String(cString: PQfname(storage.result, $0)) }
     }
 

@@ -133,7 +133,7 @@ public enum Redaction {
 
     /// `text` with every fragment replaced by the mask, longest first; for short machine-written text such as
     /// libpq's reasons, which quote pieces of the string they rejected.
-    public static func scrub(_ text: String, hiding fragments: [String]) -> String {
+    static func scrub(_ text: String, hiding fragments: [String]) -> String {
         fragments.sorted { $0.count > $1.count }.reduce(text) { $0.replacingAll($1, with: mask) }
     }
 

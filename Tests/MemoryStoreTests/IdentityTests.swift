@@ -1,7 +1,8 @@
 import Foundation
-import MemoryStore
 import Postgres
 import Testing
+
+@testable import MemoryStore
 
 /// What makes two messages the same: the source's id, else time, role and content, else position and content.
 @Suite struct IdentityTests {

@@ -1,7 +1,8 @@
 import Foundation
-import MemoryStore
 import Postgres
 import Testing
+
+@testable import MemoryStore
 
 @Suite struct IngestTests {
     static let users = ["ada", "bob", "cy"]

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
-import Postgres
 import Testing
+
+@testable import Postgres
 
 /// Tests that depend on tasks running at the same time; `make test` runs them again under ThreadSanitizer.
 @Suite struct ConcurrencyTests {

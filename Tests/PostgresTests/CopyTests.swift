@@ -1,6 +1,7 @@
 import Foundation
-import Postgres
 import Testing
+
+@testable import Postgres
 
 @Suite struct CopyTests {
     @Test func copiesOneHundredThousandRows() async throws {

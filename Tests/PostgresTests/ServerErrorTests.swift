@@ -1,5 +1,6 @@
-import Postgres
 import Testing
+
+@testable import Postgres
 
 @Suite struct ServerErrorTests {
     @Test func undefinedTableCarriesItsSQLState() async throws {

@@ -1,6 +1,7 @@
 import Foundation
-import Postgres
 import Testing
+
+@testable import Postgres
 
 @Suite struct ValueTests {
     private func roundTrip<Value: PostgresEncodable & PostgresDecodable>(

@@ -1,6 +1,7 @@
 import ConnectionPool
 import Testing
 
+@testable import Postgres
 @testable import Settings
 
 /// One rung of the priority ladder, as a test sets a value there.

@@ -1,7 +1,7 @@
-import Diagnostics
 import Foundation
 import Testing
 
+@testable import Diagnostics
 @testable import Settings
 
 @Suite struct ReportTests {

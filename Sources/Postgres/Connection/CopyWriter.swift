@@ -6,12 +6,12 @@ import Foundation
 /// flat however many rows are written.
 public final class CopyWriter {
     /// Bytes gathered before they are handed to libpq.
-    public static let chunkSize = 64 * 1024
+    static let chunkSize = 64 * 1024
 
     private let connection: PostgresConnection
     private var buffer: [UInt8] = []
     /// Rows written so far.
-    public private(set) var rowCount = 0
+    private var rowCount = 0
 
     init(connection: PostgresConnection) {
         self.connection = connection
@@ -22,7 +22,7 @@ public final class CopyWriter {
     private var fieldCount = 0
 
     /// Writes one row; `nil` is SQL NULL. The values' order is the COPY statement's column order.
-    public func writeRow(_ values: [(any PostgresEncodable)?]) async throws {
+    func writeRow(_ values: [(any PostgresEncodable)?]) async throws {
         for value in values {
             try appendField(value.map { $0.postgresParameter.textForm })
         }

@@ -47,9 +47,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The server's process id for this connection (`pg_backend_pid()`), as `pg_stat_activity.pid` shows it.
     public let backendPID: Int32
     /// When the connection was opened.
-    public let openedAt: Date
+    let openedAt: Date
     /// The server's version as an integer, e.g. `150018` for 15.18.
-    public let serverVersion: Int
+    let serverVersion: Int
     /// The server's version as it reports it, e.g. `15.18 (Debian 15.18-0+deb12u1)`.
     public let serverVersionText: String
 
