@@ -26,6 +26,7 @@ let package = Package(
         ),
         .target(name: "CEpoll"),
         .target(name: "CivilDate"),
+        .target(name: "Conversation"),
         .target(name: "Support"),
         .target(
             name: "Postgres",
@@ -64,13 +65,15 @@ let package = Package(
         ),
         .target(
             name: "Jobs",
-            dependencies: ["CivilDate", "Diagnostics", "YAMLAliasGuard", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "CivilDate", "Conversation", "Diagnostics", "YAMLAliasGuard", .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .target(
             name: "MemoryStore",
-            dependencies: ["Postgres"]
+            dependencies: ["Conversation", "Postgres"]
         ),
-        .target(name: "SampleData", dependencies: ["CivilDate"]),
+        .target(name: "SampleData", dependencies: ["CivilDate", "Conversation"]),
         .target(
             name: "Batch",
             dependencies: [
@@ -119,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MemoryStoreTests",
-            dependencies: ["MemoryStore", "Postgres", "Support"]
+            dependencies: ["MemoryStore", "Conversation", "Postgres", "Support"]
         ),
         .testTarget(
             name: "BatchTests",

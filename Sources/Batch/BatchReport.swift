@@ -14,9 +14,7 @@ public struct BatchReport: Sendable, Codable {
         public var startedAt: Date
         public var finishedAt: Date
         public var durationS: Double
-        /// `ok`, `failed`, `interrupted` (a signal stopped it; re-running finishes the rest exactly once) or
-        /// `unreachable` (the database could not be reached to prepare the store; no job ran).
-        public var status: String
+        public var status: BatchStatus
         public var jobsTotal: Int
         public var jobsOK: Int
         public var jobsFailed: Int
@@ -62,10 +60,8 @@ public struct BatchReport: Sendable, Codable {
         public var name: String
         public var file: String
         public var kind: String
-        /// `ok`, `failed`, `skipped` (a dependency did not succeed), `interrupted` (a shutdown stopped it) or
-        /// `not_started` (a shutdown came first, or the store could not be prepared); `skipped` and `not_started`
-        /// count as skipped in the batch summary.
-        public var status: String
+        /// `skipped` and `not_started` count as skipped in the batch summary.
+        public var status: JobStatus
         public var error: String?
         public var durationS: Double
         public var tasks: Int
@@ -153,16 +149,15 @@ public struct BatchReport: Sendable, Codable {
 }
 
 extension BatchReport {
-    /// The exit status cron and CI read: 0 all jobs ok and no leak; when the store could not be prepared, its
-    /// failure's (75 the database stayed unreachable, 2 configuration, 1 otherwise); 75 a job failed because the
-    /// database stayed unreachable (cron may retry); 1 a job failed, was interrupted, skipped or never started; 3 the
-    /// leak check did not pass: a leak was found, or the server could not be asked (0 with a warning when `failOnLeak`
-    /// is off). Failures win over a leak: they are what an operator must fix first.
-    public func exitStatus(failOnLeak: Bool) -> Int32 {
+    /// The exit status cron and CI read: when the store could not be prepared, its failure's; a job failed because the
+    /// database stayed unreachable (cron may retry); a job failed, was interrupted, skipped or never started; the leak
+    /// check did not pass (success with a warning when `failOnLeak` is off); else success. Failures win over a leak:
+    /// they are what an operator must fix first.
+    public func exitStatus(failOnLeak: Bool) -> ExitStatus {
         if let failure = batch.failure { return failure.kind.exitStatus }
-        if jobs.contains(where: { $0.status == "failed" && $0.databaseUnavailable }) { return 75 }
-        if batch.jobsFailed + batch.jobsInterrupted + batch.jobsSkipped > 0 { return 1 }
-        if !leaks.ok, failOnLeak { return 3 }
-        return 0
+        if jobs.contains(where: { $0.status == .failed && $0.databaseUnavailable }) { return .databaseUnavailable }
+        if batch.jobsFailed + batch.jobsInterrupted + batch.jobsSkipped > 0 { return .failure }
+        if !leaks.ok, failOnLeak { return .leak }
+        return .success
     }
 }

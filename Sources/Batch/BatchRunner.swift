@@ -9,9 +9,9 @@ import Support
 
 /// Runs a validated batch of jobs on the global pool and proves afterwards that nothing leaked.
 ///
-/// The batch holds one pool reference from start to end, so the pool stays open between jobs; each job holds one
-/// more while it runs. When the batch lets go of its reference the pool closes, and the leak check asks the manager
-/// (leases, references, pools) and the server (the backends the pool opened) whether anything is left.
+/// The batch holds one pool reference from start to end, so the pool stays open between jobs, and its jobs lease
+/// connections from that pool. When the batch lets go of its reference the pool closes, and the leak check asks the
+/// manager (leases, references, pools) and the server (the backends the pool opened) whether anything is left.
 public struct BatchRunner: Sendable {
     public struct Options: Sendable {
         /// Jobs running at the same time (`worker.parallel_jobs`, `--parallel-jobs`).
@@ -69,19 +69,15 @@ public struct BatchRunner: Sendable {
         let batchReference = manager.pool(for: settings.connection, settings: settings.pool, holder: "batch \(batchID)")
         let failure = await prepareStore(on: batchReference.pool, batchID: batchID)
 
-        let results = Locked([Int: (outcome: JobOutcome, usage: PoolUsage, duration: Double, tasks: Int)]())
-        let outcomes: [JobScheduler.Outcome]
+        let outcomes: [JobScheduler<JobResult>.Outcome]
         if failure == nil {
-            let scheduler = JobScheduler(
-                nodes: jobs.map { JobScheduler.Node(name: $0.name, dependsOn: $0.dependsOn) },
+            let scheduler = JobScheduler<JobResult>(
+                nodes: jobs.map { .init(name: $0.name, dependsOn: $0.dependsOn) },
                 parallelJobs: options.parallelJobs,
                 shutdown: options.shutdown
             )
-            outcomes = await scheduler.run { index in
-                let (succeeded, result) = await run(jobs[index])
-                results.withLock { $0[index] = result }
-                return succeeded
-            }
+            let pool = batchReference.pool
+            outcomes = await scheduler.run { index in await run(jobs[index], on: pool) }
         } else {
             outcomes = jobs.map { _ in .notStarted }
         }
@@ -92,17 +88,15 @@ public struct BatchRunner: Sendable {
             await finish(batchReference, before: before)
         }.value
 
-        let jobReports = jobs.indices.map { index in
-            report(for: jobs[index], outcome: outcomes[index], result: results.withLock { $0[index] })
-        }
-        let count = { (statuses: Set<String>) in jobReports.filter { statuses.contains($0.status) }.count }
-        let status: String
+        let jobReports = zip(jobs, outcomes).map { job, outcome in report(for: job, outcome: outcome) }
+        let count = { (statuses: Set<JobStatus>) in jobReports.filter { statuses.contains($0.status) }.count }
+        let status: BatchStatus
         switch failure?.kind {
-        case .transient: status = "unreachable"
-        case .configuration, .permanent: status = "failed"
-        case .interrupted: status = "interrupted"
+        case .transient: status = .unreachable
+        case .configuration, .permanent: status = .failed
+        case .interrupted: status = .interrupted
         case nil:
-            status = options.shutdown.isRequested ? "interrupted" : count(["ok"]) == jobs.count ? "ok" : "failed"
+            status = options.shutdown.isRequested ? .interrupted : count([.ok]) == jobs.count ? .ok : .failed
         }
         return BatchReport(
             batch: .init(
@@ -112,11 +106,11 @@ public struct BatchRunner: Sendable {
                 durationS: (ContinuousClock.now - clock).seconds,
                 status: status,
                 jobsTotal: jobs.count,
-                jobsOK: count(["ok"]),
-                jobsFailed: count(["failed"]),
-                jobsInterrupted: count(["interrupted"]),
+                jobsOK: count([.ok]),
+                jobsFailed: count([.failed]),
+                jobsInterrupted: count([.interrupted]),
                 // Jobs a shutdown or a failed preparation kept from starting are left for the next run.
-                jobsSkipped: count(["skipped", "not_started"]),
+                jobsSkipped: count([.skipped, .notStarted]),
                 peakRSSMB: Self.peakResidentMegabytes(),
                 failure: failure
             ),
@@ -164,11 +158,17 @@ public struct BatchRunner: Sendable {
         )
     }
 
-    /// Runs one job on a pool reference of its own; whether it succeeded, and what it did.
-    private func run(_ job: Job) async -> (Bool, (outcome: JobOutcome, usage: PoolUsage, duration: Double, tasks: Int))
-    {
-        let reference = manager.pool(for: settings.connection, settings: settings.pool, holder: job.name)
-        let leases = JobLeases(pool: reference.pool, job: job.name)
+    /// What one job did, as the scheduler hands it back.
+    struct JobResult: Sendable {
+        var outcome: JobOutcome
+        var usage: PoolUsage
+        var duration: Double
+        var tasks: Int
+    }
+
+    /// Runs one job on the batch's pool; what it did, and whether its dependents may run.
+    private func run(_ job: Job, on pool: ConnectionPool) async -> JobScheduler<JobResult>.Run {
+        let leases = JobLeases(pool: pool, job: job.name)
         let tasks = job.concurrency ?? options.defaultConcurrency
         let started = ContinuousClock.now
         logger.info("job \(job.name) started", metadata: ["tasks": "\(tasks)"])
@@ -181,7 +181,6 @@ public struct BatchRunner: Sendable {
             retry: options.retry,
             shutdown: options.shutdown
         ).run()
-        await manager.release(reference, drain: options.drain)
         let duration = (ContinuousClock.now - started).seconds
         options.progress?(
             .finished(job: job.name, succeeded: outcome.error == nil, items: outcome.items, seconds: duration)
@@ -191,7 +190,10 @@ public struct BatchRunner: Sendable {
         } else {
             logger.info("job \(job.name) finished", metadata: ["items": "\(outcome.items)"])
         }
-        return (outcome.error == nil && !outcome.interrupted, (outcome, leases.usage, duration, tasks))
+        return .init(
+            result: JobResult(outcome: outcome, usage: leases.usage, duration: duration, tasks: tasks),
+            succeeded: outcome.error == nil && !outcome.interrupted
+        )
     }
 
     /// Lets go of the batch's pool reference (closing the pool) and runs the leak check: the manager's side (leases,
@@ -240,25 +242,22 @@ public struct BatchRunner: Sendable {
         return (statistics, leaks)
     }
 
-    private func report(
-        for job: Job,
-        outcome: JobScheduler.Outcome,
-        result: (outcome: JobOutcome, usage: PoolUsage, duration: Double, tasks: Int)?
-    ) -> BatchReport.JobReport {
+    private func report(for job: Job, outcome: JobScheduler<JobResult>.Outcome) -> BatchReport.JobReport {
         let kind: String
         switch job.kind {
         case .ingest: kind = "ingest"
         case .query: kind = "query"
         }
-        let status: String
+        let result = outcome.result
+        let status: JobStatus
         var error = result?.outcome.error
         switch outcome {
-        case .succeeded: status = "ok"
-        case .failed: status = result?.outcome.interrupted == true ? "interrupted" : "failed"
+        case .succeeded: status = .ok
+        case .failed(let result): status = result.outcome.interrupted ? .interrupted : .failed
         case .skipped(let dependency):
-            status = "skipped"
+            status = .skipped
             error = "skipped: depends on '\(dependency)', which did not succeed"
-        case .notStarted: status = "not_started"
+        case .notStarted: status = .notStarted
         }
         return BatchReport.JobReport(
             name: job.name,

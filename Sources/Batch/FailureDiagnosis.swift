@@ -16,11 +16,11 @@ public enum FailureKind: String, Sendable, Codable {
     case interrupted
 
     /// The exit status cron reads; for ``interrupted`` the command that saw the signal exits 128 + the signal instead.
-    public var exitStatus: Int32 {
+    public var exitStatus: ExitStatus {
         switch self {
-        case .transient: 75
-        case .configuration: 2
-        case .permanent, .interrupted: 1
+        case .transient: .databaseUnavailable
+        case .configuration: .invalidInput
+        case .permanent, .interrupted: .failure
         }
     }
 }

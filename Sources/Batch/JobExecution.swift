@@ -265,7 +265,7 @@ extension MemoryMessage {
             user: message.user,
             session: message.session,
             position: message.position,
-            role: message.role.rawValue,
+            role: message.role,
             content: message.content,
             createdAt: message.createdAt,
             sourceID: message.id

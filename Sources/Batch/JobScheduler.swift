@@ -3,14 +3,34 @@
 /// A job whose dependency failed or was skipped is skipped, and so on down the line; independent jobs still run.
 /// After a shutdown request or cancellation no further job starts; those are reported as not started.
 /// Dependencies are known to be acyclic (validation refuses cycles), so every job ends.
-struct JobScheduler {
-    enum Outcome: Sendable, Equatable {
-        case succeeded
-        case failed
+///
+/// Each job that ran hands back its `Result` (what it did), which its ``Outcome`` carries to the caller.
+struct JobScheduler<Result: Sendable> {
+    enum Outcome: Sendable {
+        case succeeded(Result)
+        case failed(Result)
         /// Not run because `dependency` did not succeed.
         case skipped(dependency: String)
         /// Not run because the batch was interrupted before its turn.
         case notStarted
+
+        /// What the job did, if it ran.
+        var result: Result? {
+            switch self {
+            case .succeeded(let result), .failed(let result): result
+            case .skipped, .notStarted: nil
+            }
+        }
+
+        var succeeded: Bool {
+            if case .succeeded = self { true } else { false }
+        }
+    }
+
+    /// What one job hands back: what it did, and whether its dependents may run.
+    struct Run: Sendable {
+        var result: Result
+        var succeeded: Bool
     }
 
     struct Node: Sendable {
@@ -24,11 +44,11 @@ struct JobScheduler {
     var shutdown = ShutdownRequest()
 
     /// Runs `run(index)` for each job that may run; returns every job's outcome, in the jobs' order.
-    func run(_ run: @escaping @Sendable (Int) async -> Bool) async -> [Outcome] {
+    func run(_ run: @escaping @Sendable (Int) async -> Run) async -> [Outcome] {
         var outcomes = [Outcome?](repeating: nil, count: nodes.count)
         var running = Set<Int>()
         let index = Dictionary(nodes.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
-        await withTaskGroup(of: (Int, Bool).self) { group in
+        await withTaskGroup(of: (Int, Run).self) { group in
             while true {
                 settleSkips(&outcomes, index: index)
                 if Task.isCancelled || shutdown.isRequested {
@@ -39,16 +59,16 @@ struct JobScheduler {
                     for job in nodes.indices where running.count < max(1, parallelJobs) {
                         guard outcomes[job] == nil, !running.contains(job) else { continue }
                         let ready = nodes[job].dependsOn.allSatisfy { name in
-                            index[name].map { outcomes[$0] == .succeeded } ?? false
+                            index[name].map { outcomes[$0]?.succeeded == true } ?? false
                         }
                         guard ready else { continue }
                         running.insert(job)
                         group.addTask { (job, await run(job)) }
                     }
                 }
-                guard let (finished, succeeded) = await group.next() else { break }
+                guard let (finished, ran) = await group.next() else { break }
                 running.remove(finished)
-                outcomes[finished] = succeeded ? .succeeded : .failed
+                outcomes[finished] = ran.succeeded ? .succeeded(ran.result) : .failed(ran.result)
             }
         }
         settleSkips(&outcomes, index: index)
@@ -62,7 +82,7 @@ struct JobScheduler {
             changed = false
             for job in nodes.indices where outcomes[job] == nil {
                 for name in nodes[job].dependsOn {
-                    guard let dependency = index[name], let outcome = outcomes[dependency], outcome != .succeeded
+                    guard let dependency = index[name], let outcome = outcomes[dependency], !outcome.succeeded
                     else { continue }
                     outcomes[job] = .skipped(dependency: name)
                     changed = true
@@ -72,3 +92,5 @@ struct JobScheduler {
         }
     }
 }
+
+extension JobScheduler.Outcome: Equatable where Result: Equatable {}

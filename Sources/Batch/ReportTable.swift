@@ -11,7 +11,7 @@ extension BatchReport {
         for job in jobs {
             let usage = job.poolUsage
             rows.append([
-                job.name, job.kind, job.status, String(job.items), seconds(job.durationS),
+                job.name, job.kind, job.status.rawValue, String(job.items), seconds(job.durationS),
                 usage.map { String($0.leases) } ?? "-", usage.map { String($0.peakConcurrentLeases) } ?? "-",
                 usage.map { milliseconds($0.waitMs.p95) } ?? "-", usage.map { milliseconds($0.holdMs.p95) } ?? "-",
                 usage.map { String($0.timeouts) } ?? "-", String(job.retries),
@@ -55,7 +55,7 @@ extension BatchReport {
             lines.append("no job ran (\(failure.kind.rawValue)): \(failure.reason)")
         }
         lines.append(
-            "batch \(batch.id) \(batch.status): \(batch.jobsOK) ok, \(batch.jobsFailed) failed, "
+            "batch \(batch.id) \(batch.status.rawValue): \(batch.jobsOK) ok, \(batch.jobsFailed) failed, "
                 + "\(batch.jobsInterrupted) interrupted, \(batch.jobsSkipped) skipped of \(batch.jobsTotal) in "
                 + seconds(batch.durationS)
                 + (batch.peakRSSMB.map { String(format: ", peak RSS %.0f MB", $0) } ?? "")

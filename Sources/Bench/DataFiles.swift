@@ -26,7 +26,7 @@ enum DataFiles {
             json.buffer.append(UInt8(ascii: "\n"))
             if let rows {
                 let orderKey = MemoryMessage(
-                    user: message.user, session: message.session, position: count, role: message.role.rawValue,
+                    user: message.user, session: message.session, position: count, role: message.role,
                     content: message.content, createdAt: message.createdAt
                 ).orderKey
                 let fields = [

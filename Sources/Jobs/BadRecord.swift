@@ -7,12 +7,6 @@ public struct BadRecord: Error, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong and what was expected.
     public var reason: String
 
-    public init(file: String, line: Int, reason: String) {
-        self.file = file
-        self.line = line
-        self.reason = reason
-    }
-
     /// `file:line: reason`, the form editors and terminals link.
     public var description: String { "\(file):\(line): \(reason)" }
 }
@@ -21,11 +15,6 @@ public struct BadRecord: Error, Sendable, Equatable, CustomStringConvertible {
 public struct SourceFileError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var reason: String
-
-    public init(path: String, reason: String) {
-        self.path = path
-        self.reason = reason
-    }
 
     public var description: String { "\(path): \(reason)" }
 }

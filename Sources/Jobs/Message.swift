@@ -1,12 +1,5 @@
+import Conversation
 import Foundation
-
-/// Who wrote a message, as chat transcripts label it.
-public enum Role: String, Sendable, Codable, CaseIterable {
-    case user
-    case assistant
-    case system
-    case tool
-}
 
 /// One message to store.
 ///

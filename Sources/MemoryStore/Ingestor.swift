@@ -42,8 +42,9 @@ struct Ingestor {
         guard maxChunkChars >= 1, maxChunkChars <= Int(Int32.max) else {
             throw MemoryStoreError.invalidChunkSize(maxChunkChars)
         }
-        for (index, message) in messages.enumerated() {
-            if let problem = message.problem { throw MemoryStoreError.invalidMessage(index: index, reason: problem) }
+        if let index = messages.firstIndex(where: { $0.createdAt.map { !MemoryMessage.isStorable($0) } ?? false }) {
+            throw MemoryStoreError.invalidMessage(
+                index: index, reason: "createdAt is outside the times PostgreSQL can store")
         }
         guard !messages.isEmpty else { return IngestResult(inserted: 0, duplicates: 0, chunksWritten: 0) }
         guard connection.transactionStatus == .idle else { throw MemoryStoreError.transactionInProgress }
@@ -178,7 +179,7 @@ struct Ingestor {
                 try writer.appendField(message.user)
                 try writer.appendField(message.session)
                 writer.appendField(message.position)
-                try writer.appendField(message.role)
+                try writer.appendField(message.role.rawValue)
                 try writer.appendField(message.content)
                 writer.appendField(message.createdAt)
                 try writer.appendField(message.sourceID)
@@ -199,7 +200,7 @@ struct Ingestor {
                 TextArray(messages.map(\.message.user)),
                 TextArray(messages.map(\.message.session)),
                 TextArray(messages.map { String($0.message.position) }),
-                TextArray(messages.map(\.message.role)),
+                TextArray(messages.map(\.message.role.rawValue)),
                 TextArray(messages.map(\.message.content)),
                 TextArray(messages.map { $0.message.createdAt?.postgresParameter.textForm }),
                 TextArray(messages.map(\.message.sourceID)),

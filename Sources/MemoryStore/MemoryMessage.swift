@@ -1,5 +1,5 @@
+import Conversation
 import Foundation
-import Postgres
 
 /// One message of a conversation, as a batch hands it to ``MemoryStore/ingest(_:maxChunkChars:on:)``.
 ///
@@ -10,18 +10,20 @@ import Postgres
 /// - else (the last resort): user, session, ``position`` and content.
 ///
 /// A session reads in conversation order: by `createdAt`, then `sourceID`, then `position` (see ``orderKey``).
+///
+/// The store takes the values as given: records are checked once, where they are read, with the file and line of each
+/// (the worker's job reader), and the role is a ``Role``, valid by its type. What the database cannot hold is refused
+/// with nothing stored (the batch is one transaction): text with NUL is never sent (the `Postgres` module refuses such
+/// a parameter or COPY field), a negative or too large position breaks the column's type or CHECK constraint, and a
+/// time the order key cannot hold is refused before anything is sent (``isStorable(_:)``).
 public struct MemoryMessage: Sendable, Equatable {
-    /// The roles the `messages.role` CHECK constraint accepts.
-    static let roles: Set<String> = ["system", "user", "assistant", "tool"]
-
     var user: String
     var session: String
     /// The message's own place in its source: its line's index in a JSON Lines file, counting blank and bad lines
     /// too, or its index in a job file's list. It orders messages of equal time and identifies messages that carry
     /// neither an id nor a time. At least 0, at most `Int32.max`.
     var position: Int
-    /// One of ``roles``.
-    var role: String
+    var role: Role
     var content: String
     /// When the message was written; `nil` when the source does not say.
     var createdAt: Date?
@@ -29,7 +31,7 @@ public struct MemoryMessage: Sendable, Equatable {
     var sourceID: String?
 
     public init(
-        user: String, session: String, position: Int, role: String, content: String, createdAt: Date? = nil,
+        user: String, session: String, position: Int, role: Role, content: String, createdAt: Date? = nil,
         sourceID: String? = nil
     ) {
         self.user = user
@@ -41,29 +43,9 @@ public struct MemoryMessage: Sendable, Equatable {
         self.sourceID = sourceID
     }
 
-    /// With memchr over the string's bytes when they are contiguous (native strings): this runs for every message
-    /// ingested, and a byte-by-byte walk of the UTF-8 view costs several times more.
-    private static func containsNUL(_ text: String) -> Bool {
-        text.utf8.withContiguousStorageIfAvailable { bytes in
-            bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false
-        } ?? text.utf8.contains(0)
-    }
-
-    /// Why the database would refuse this message, or `nil` if it is storable; checked before anything is sent so
-    /// the error names the message rather than an array parameter.
-    var problem: String? {
-        if user.isEmpty { return "user is empty" }
-        if session.isEmpty { return "session is empty" }
-        if sourceID?.isEmpty == true { return "sourceID is empty" }
-        if position < 0 || position > Int(Int32.max) { return "position \(position) is outside 0...\(Int32.max)" }
-        if !Self.roles.contains(role) {
-            return "role '\(role)' is not one of \(Self.roles.sorted().joined(separator: ", "))"
-        }
-        for (field, text) in [("user", user), ("session", session), ("content", content), ("sourceID", sourceID ?? "")]
-        where Self.containsNUL(text) {
-            return "\(field) contains a NUL character, which PostgreSQL text cannot hold"
-        }
-        if let createdAt, !createdAt.timeIntervalSince1970.isFinite { return "createdAt is not a finite time" }
-        return nil
+    /// Whether `date` converts to the microseconds the order key and the `timestamptz` column hold: a NaN, infinite or
+    /// far-off time would trap in that conversion.
+    static func isStorable(_ date: Date) -> Bool {
+        abs(date.timeIntervalSince1970) < Double(Int64.max) / 1_000_000
     }
 }

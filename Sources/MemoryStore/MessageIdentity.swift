@@ -1,3 +1,5 @@
+import Conversation
+
 /// What makes two messages the same (see ``MemoryMessage``), as the store's unique indexes define it, one index per
 /// kind: `messages_source_identity`, `messages_said_identity`, `messages_line_identity`.
 ///
@@ -8,7 +10,7 @@ enum MessageIdentity: Hashable {
     /// The source's id.
     case source(user: String, session: String, id: String)
     /// The time, the role and the content.
-    case said(user: String, session: String, microseconds: Int64, role: String)
+    case said(user: String, session: String, microseconds: Int64, role: Role)
     /// The position and the content.
     case line(user: String, session: String, position: Int)
 

@@ -1,15 +1,11 @@
 import CivilDate
+import Conversation
 import Foundation
 
 /// One chat message of the sample data, in the ingest job's source format.
 public struct GeneratedMessage: Sendable, Equatable {
-    /// Who wrote a message, spelled as chat transcripts (and the ingest job) spell it.
-    public enum Role: String, Sendable, CaseIterable {
-        case user
-        case assistant
-        case system
-        case tool
-    }
+    /// Who wrote a message, spelled as the ingest job and the store spell it.
+    public typealias Role = Conversation.Role
 
     /// `user-0001`: stable for a given user index, whatever the seed.
     public var user: String

@@ -43,7 +43,7 @@ struct ConfigCommand: ParsableCommand {
                 configPath: configPath, environment: ProcessInfo.processInfo.environment)
         } catch {
             for problem in error.problems { printError("worker: \(problem)") }
-            throw ExitStatus.invalidInput
+            throw ExitCode.invalidInput
         }
         if databaseConfigured {
             throw settings.databaseConfigured ? ExitCode.success : ExitCode.failure

@@ -38,7 +38,7 @@ struct DoctorCommand: AsyncParsableCommand {
             _ = try await doctor.serverConnections()
         } catch {
             printError("worker: doctor: cannot reach the database: \(doctor.configuration.redact("\(error)"))")
-            throw ExitStatus.cannotConnect(error)
+            throw ExitCode.cannotConnect(error)
         }
         var failed = 0
         for check in Doctor.Check.allCases {

@@ -39,7 +39,7 @@ struct GenerateCommand: ParsableCommand {
                 seed: seed, users: users, sessionsPerUser: sessions, totalMessages: messages)
         } catch {
             printError("worker: generate: \(error)")
-            throw ExitStatus.invalidInput
+            throw ExitCode.invalidInput
         }
         do {
             if let output {
@@ -49,7 +49,7 @@ struct GenerateCommand: ParsableCommand {
             }
         } catch let error as OutputFileError {
             printError("worker: generate: \(error)")
-            throw ExitStatus.invalidInput
+            throw ExitCode.invalidInput
         } catch {
             printError("worker: generate: writing failed: \(error)")
             throw ExitCode.failure

@@ -55,7 +55,7 @@ struct MonitorCommand: AsyncParsableCommand {
                 sample = try await ConnectionSample.take(on: connection, ours: ours, database: configuration.maskedURL)
             } catch {
                 printError("worker: monitor: \(configuration.redact("\(error)"))")
-                throw connection.isUsable ? ExitCode.failure : ExitStatus.databaseUnavailable
+                throw connection.isUsable ? ExitCode.failure : ExitCode.databaseUnavailable
             }
             emit(json ? try sample.jsonLine() : sample.text)
             index += 1
@@ -67,7 +67,7 @@ struct MonitorCommand: AsyncParsableCommand {
         for (name, value) in [("--interval", interval), ("--duration", duration)] {
             if let value, !value.isFinite || value < 0 || (name == "--interval" && value == 0) {
                 printError("worker: monitor: \(name) must be a positive number of seconds, not \(value)")
-                throw ExitStatus.invalidInput
+                throw ExitCode.invalidInput
             }
         }
         let seconds = interval ?? (duration == nil ? nil : 10)
@@ -174,6 +174,6 @@ func connectOrExit(_ configuration: ConnectionConfiguration, purpose: String) as
         return try await PostgresConnection.connect(configuration)
     } catch {
         printError("worker: \(purpose): cannot reach the database: \(configuration.redact("\(error)"))")
-        throw ExitStatus.cannotConnect(error)
+        throw ExitCode.cannotConnect(error)
     }
 }

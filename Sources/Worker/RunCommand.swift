@@ -51,7 +51,7 @@ struct Run: AsyncParsableCommand {
             let problem = ReportFileCheck.problem(reportFile, files: files, jobs: jobs, configFile: settings.configFile)
         {
             printError("worker: --report-file \(Quote.path(reportFile)) \(problem)")
-            throw ExitStatus.invalidInput
+            throw ExitCode.invalidInput
         }
         var options = BatchRunner.Options()
         options.parallelJobs = try parallelJobs ?? settings.integer("worker.parallel_jobs", default: 4)
@@ -84,7 +84,7 @@ struct Run: AsyncParsableCommand {
         }
         switch report {
         case .json: print(json)
-        case .table where !quiet || result.batch.status != "ok" || !result.leaks.ok: print(result.table())
+        case .table where !quiet || result.batch.status != .ok || !result.leaks.ok: print(result.table())
         case .table: break
         }
         if let failure = result.batch.failure { printError("worker: \(failure.reason)") }
@@ -96,7 +96,7 @@ struct Run: AsyncParsableCommand {
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
         if let signal = shutdown.signal { throw ExitCode(128 + signal) }
         let status = result.exitStatus(failOnLeak: failOnLeak)
-        if status != 0 { throw ExitCode(status) }
+        if status != .success { throw ExitCode(status) }
     }
 
     /// One line per job start and end on a terminal; pipes and cron logs get only the report.
@@ -175,7 +175,7 @@ func loadJobs(_ files: [String], queryLimits: QueryLimits, configFile: String?) 
         return try JobLoader.load(files: files, queryLimits: queryLimits, configFile: configFile)
     } catch {
         for problem in error.problems { printError("worker: \(problem)") }
-        throw ExitStatus.invalidInput
+        throw ExitCode.invalidInput
     }
 }
 
@@ -205,7 +205,7 @@ extension WorkerSettings {
             printError(
                 "worker: \(Redaction.redact("\(error)", secrets: secrets)) (worker.store_schema / worker.text_search_config)"
             )
-            throw ExitStatus.invalidInput
+            throw ExitCode.invalidInput
         }
         return store
     }
@@ -245,7 +245,7 @@ extension WorkerSettings {
             printError(
                 "worker: \(source): invalid value '\(Redaction.maskValue(text))' for \(key); expected seconds from 0 to 3600"
             )
-            throw ExitStatus.invalidInput
+            throw ExitCode.invalidInput
         }
         return .milliseconds(Int(seconds * 1000))
     }
@@ -257,7 +257,7 @@ extension WorkerSettings {
             printError(
                 "worker: \(source): invalid value '\(Redaction.maskValue(text))' for \(key); expected a whole number of "
                     + "at least 1")
-            throw ExitStatus.invalidInput
+            throw ExitCode.invalidInput
         }
         return number
     }

@@ -31,20 +31,24 @@ struct Worker: AsyncParsableCommand {
         } catch {
             if exitCode(for: error) == .validationFailure {
                 printError(fullMessage(for: error))
-                exit(withError: ExitStatus.invalidInput)
+                exit(withError: ExitCode.invalidInput)
             }
             exit(withError: error)
         }
     }
 }
 
-/// Exit codes cron and CI read; documented in the README.
-enum ExitStatus {
-    static let invalidInput = ExitCode(2)
-    /// The database could not be reached; sysexits' EX_TEMPFAIL, which tells cron a retry may succeed.
-    static let databaseUnavailable = ExitCode(75)
+/// The exit statuses cron and CI read (``ExitStatus``, documented in the README), as ArgumentParser throws them.
+extension ExitCode {
+    init(_ status: ExitStatus) {
+        self.init(status.rawValue)
+    }
 
-    /// A connection that could not be opened: 75 only when that may pass; refused credentials are configuration (2).
+    static let invalidInput = ExitCode(ExitStatus.invalidInput)
+    static let databaseUnavailable = ExitCode(ExitStatus.databaseUnavailable)
+
+    /// A connection that could not be opened: unavailable only when that may pass; refused credentials are
+    /// configuration.
     static func cannotConnect(_ error: any Error) -> ExitCode {
         ExitCode(FailureDiagnosis(error).kind.exitStatus)
     }
@@ -65,7 +69,7 @@ struct SettingsOptions: ParsableArguments {
             settings = try SettingsLoader.load(configPath: configPath, environment: ProcessInfo.processInfo.environment)
         } catch {
             for problem in error.problems { printError("worker: \(problem)") }
-            throw ExitStatus.invalidInput
+            throw ExitCode.invalidInput
         }
         for warning in settings.warnings { printError("worker: warning: \(warning)") }
         return settings
@@ -90,7 +94,7 @@ struct Ping: AsyncParsableCommand {
             connection = try await PostgresConnection.connect(configuration)
         } catch {
             printError("worker: cannot reach the database: \(error)")
-            throw ExitStatus.cannotConnect(error)
+            throw ExitCode.cannotConnect(error)
         }
         let connectTime = ContinuousClock.now - connectStart
         defer { connection.close() }

@@ -1,4 +1,5 @@
 import Batch
+import ConnectionPool
 import Foundation
 import MemoryStore
 import Postgres
@@ -51,11 +52,15 @@ struct BatchFixture {
         return try SettingsLoader.load(configPath: config, environment: ["DATABASE_URL": url])
     }
 
-    func runner(_ settings: WorkerSettings, parallelJobs: Int = 4) -> BatchRunner {
+    func runner(
+        _ settings: WorkerSettings, parallelJobs: Int = 4, manager: GlobalConnectionManager = .init(),
+        progress: (@Sendable (BatchRunner.Progress) -> Void)? = nil
+    ) -> BatchRunner {
         var options = BatchRunner.Options()
         options.parallelJobs = parallelJobs
         options.store = MemoryStore(schema: schema)
-        return BatchRunner(settings: settings, options: options, manager: .init())
+        options.progress = progress
+        return BatchRunner(settings: settings, options: options, manager: manager)
     }
 
     /// Removes the folder at once, and drops the schema in a task of its own: `defer` cannot wait, and a schema

@@ -45,9 +45,9 @@ import Testing
             """
         )
         let report = await fixture.runner(settings).run(try JobLoader.load(files: [file]))
-        #expect(report.batch.status == "ok")
-        #expect(report.exitStatus(failOnLeak: true) == 0)
-        #expect(report.jobs.map(\.status) == ["ok", "ok", "ok"])
+        #expect(report.batch.status == .ok)
+        #expect(report.exitStatus(failOnLeak: true).rawValue == 0)
+        #expect(report.jobs.map(\.status) == [.ok, .ok, .ok])
         #expect(report.jobs[0].items == 5 && report.jobs[0].inserted == 5 && report.jobs[0].duplicates == 0)
         #expect(report.jobs[0].poolUsage?.leases == 3)
         #expect(report.jobs[1].items == 3 && report.jobs[1].hits == 2)
@@ -79,7 +79,7 @@ import Testing
         // Running the same ingest again adds nothing and reports the duplicates.
         let again = await fixture.runner(settings).run(try JobLoader.load(files: [file]))
         #expect(again.jobs[0].inserted == 0 && again.jobs[0].duplicates == 5)
-        #expect(again.batch.status == "ok", "a second run replaces the output files")
+        #expect(again.batch.status == .ok, "a second run replaces the output files")
     }
 
     @Test func aFailedJobSkipsItsDependentsButNotOthers() async throws {
@@ -99,12 +99,12 @@ import Testing
             """
         )
         let report = await fixture.runner(settings).run(try JobLoader.load(files: [file]))
-        #expect(report.jobs.map(\.status) == ["failed", "skipped", "ok", "ok"])
+        #expect(report.jobs.map(\.status) == [.failed, .skipped, .ok, .ok])
         #expect(report.jobs[0].error?.contains("bad.jsonl:6") == true)
         #expect(report.jobs[1].error?.contains("strict") == true)
         #expect(report.jobs[2].badRecords == 1 && report.jobs[2].badRecordList.first?.contains("bad.jsonl:6") == true)
         #expect(report.batch.jobsFailed == 1 && report.batch.jobsSkipped == 1)
-        #expect(report.exitStatus(failOnLeak: true) == 1)
+        #expect(report.exitStatus(failOnLeak: true).rawValue == 1)
         #expect(report.leaks.ok)
     }
 
@@ -166,14 +166,66 @@ import Testing
         options.retry = RetryPolicy(attempts: 2, initialDelay: .milliseconds(10), maximumDelay: .milliseconds(10))
         let report = await BatchRunner(settings: settings, options: options, manager: manager)
             .run(try JobLoader.load(files: [file]))
-        #expect(report.batch.status == "unreachable")
+        #expect(report.batch.status == .unreachable)
         #expect(report.batch.failure?.kind == .transient)
         let reason = report.batch.failure?.reason ?? ""
         #expect(reason.contains("Connection refused") && !reason.contains("Zx9-Secret!"), "\(reason)")
-        #expect(report.jobs.map(\.status) == ["not_started"] && report.batch.jobsSkipped == 1)
-        #expect(report.exitStatus(failOnLeak: true) == 75)
+        #expect(report.jobs.map(\.status) == [.notStarted] && report.batch.jobsSkipped == 1)
+        #expect(report.exitStatus(failOnLeak: true).rawValue == 75)
         // The pool never reached the server, so it left nothing there: the check has nothing to ask about.
         #expect(report.leaks.ok && report.leaks.serverBackendsChecked == 0)
         #expect(manager.leakReport().isClean)
+    }
+
+    /// A record the database cannot store is refused once, where it is read, with its file and line: the job
+    /// that fails on it names the line, the one that skips it lists it, and the store never sees it.
+    @Test func aRecordWithNULIsRefusedWhereItIsReadWithItsFileAndLine() async throws {
+        let fixture = try BatchFixture("nul")
+        let settings = try fixture.settings()
+        defer { fixture.remove(settings) }
+        let nul = #"{"user": "carol", "session": "s1", "role": "user", "content": "a\u0000b"}"# + "\n"
+        try fixture.write("data/strict.jsonl", Self.aliceAndBob + nul)
+        try fixture.write("data/lenient.jsonl", Self.aliceAndBob + nul)
+        let file = try fixture.write(
+            "batch.yaml",
+            """
+            jobs:
+              - {name: strict, kind: ingest, source: data/strict.jsonl}
+              - {name: lenient, kind: ingest, source: data/lenient.jsonl, on_bad_record: skip}
+            """
+        )
+        let report = await fixture.runner(settings).run(try JobLoader.load(files: [file]))
+        let reason = "field 'content' contains a NUL character (\\u0000), which PostgreSQL text cannot store"
+        #expect(report.jobs[0].status == .failed)
+        #expect(report.jobs[0].error?.contains("strict.jsonl:6: \(reason)") == true, "\(report.jobs[0].error ?? "")")
+        #expect(report.jobs[1].status == .ok, "\(report.jobs[1].error ?? "")")
+        #expect(report.jobs[1].badRecords == 1)
+        #expect(report.jobs[1].badRecordList.count == 1)
+        #expect(report.jobs[1].badRecordList.first?.contains("lenient.jsonl:6: \(reason)") == true)
+        #expect(report.jobs[1].items == 5)
+    }
+
+    /// The jobs lease from the pool the batch holds: while a job runs, the batch's reference is the only one.
+    @Test func jobsUseTheBatchsPoolReferenceAndTakeNoneOfTheirOwn() async throws {
+        let fixture = try BatchFixture("one-reference")
+        let settings = try fixture.settings()
+        defer { fixture.remove(settings) }
+        try fixture.write("data/messages.jsonl", Self.aliceAndBob)
+        let jobs =
+            "jobs:\n  - {name: ingest, kind: ingest, source: data/messages.jsonl}\n"
+            + "  - {name: query, kind: query, user: alice, queries: [sourdough], depends_on: ingest}\n"
+        let manager = GlobalConnectionManager()
+        let holdersWhileRunning = Locked<[String: [String]]>([:])
+        let runner = fixture.runner(settings, manager: manager) { progress in
+            guard case .started(let job, _) = progress else { return }
+            let holders = manager.leakReport().activeReferences.map(\.holder)
+            holdersWhileRunning.withLock { $0[job] = holders }
+        }
+        let report = await runner.run(try JobLoader.load(files: [try fixture.write("batch.yaml", jobs)]))
+        #expect(report.jobs.map(\.status) == [.ok, .ok])
+        let seen = holdersWhileRunning.withLock { $0 }
+        #expect(seen.keys.sorted() == ["ingest", "query"])
+        #expect(seen.values.allSatisfy { $0 == ["batch \(report.batch.id)"] }, "\(seen)")
+        #expect(report.leaks.ok && manager.leakReport().isClean)
     }
 }

@@ -25,7 +25,7 @@ import Testing
         -> [(inserted: Int, duplicates: Int, bad: Int)]
     {
         let report = await fixture.runner(settings).run(try JobLoader.load(files: files))
-        #expect(report.batch.status == "ok")
+        #expect(report.batch.status == .ok)
         return report.jobs.map { ($0.inserted ?? -1, $0.duplicates ?? -1, $0.badRecords) }
     }
 

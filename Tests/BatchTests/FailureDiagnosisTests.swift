@@ -55,9 +55,9 @@ import Testing
     }
 
     @Test func exitStatusesFollowTheKinds() {
-        #expect(FailureKind.transient.exitStatus == 75)
-        #expect(FailureKind.configuration.exitStatus == 2)
-        #expect(FailureKind.permanent.exitStatus == 1)
+        #expect(FailureKind.transient.exitStatus.rawValue == 75)
+        #expect(FailureKind.configuration.exitStatus.rawValue == 2)
+        #expect(FailureKind.permanent.exitStatus.rawValue == 1)
     }
 
     @Test func storeSettingsAreConfigurationAndANewerStoreIsPermanent() {

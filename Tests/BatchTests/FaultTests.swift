@@ -62,7 +62,7 @@ import Testing
         let report = await runner.run(try JobLoader.load(files: [file]))
         done.withLock { $0 = true }
         let kills = try await killer.value
-        #expect(report.jobs[0].status == "ok", "\(report.jobs[0].error ?? "")")
+        #expect(report.jobs[0].status == .ok, "\(report.jobs[0].error ?? "")")
         #expect(report.jobs[0].inserted == 2000)
         #expect(kills == 0 || report.jobs[0].retries > 0 || report.pools.values.first?.connectionsLost ?? 0 > 0)
         let stored = try await admin.query("SELECT count(*) FROM \(fixture.schema).messages").rows[0].decode(
@@ -109,9 +109,9 @@ import Testing
         }
         let report = await BatchRunner(settings: settings, options: options, manager: .init())
             .run(try JobLoader.load(files: [file]))
-        #expect(report.jobs[0].status == "failed")
+        #expect(report.jobs[0].status == .failed)
         #expect(report.jobs[0].databaseUnavailable)
-        #expect(report.exitStatus(failOnLeak: true) == 75)
+        #expect(report.exitStatus(failOnLeak: true).rawValue == 75)
         #expect(report.leaks.outstandingLeases.isEmpty && report.leaks.openPools.isEmpty)
         #expect(report.pools.values.first?.poolClosed == true)
     }
@@ -161,15 +161,15 @@ import Testing
             .run(try JobLoader.load(files: [file]))
         let hog = try #require(report.jobs.first { $0.name == "hog" })
         let lookup = try #require(report.jobs.first { $0.name == "lookup" })
-        #expect(lookup.status == "failed")
+        #expect(lookup.status == .failed)
         #expect(lookup.poolUsage?.timeouts ?? 0 >= 1)
         #expect(hog.poolUsage?.timeouts == 0)
         let error = lookup.error ?? ""
         #expect(error.contains("(pool_timeout): all 3 of max_size 3 are leased"), "\(error)")
         #expect(error.contains("held by: hog"), "\(error)")
-        #expect(hog.status == "ok", "\(hog.error ?? "")")
+        #expect(hog.status == .ok, "\(hog.error ?? "")")
         #expect(hog.inserted == 90)
-        #expect(report.exitStatus(failOnLeak: true) == 1)
+        #expect(report.exitStatus(failOnLeak: true).rawValue == 1)
         #expect(report.leaks.ok, "\(report.leaks)")
     }
 }

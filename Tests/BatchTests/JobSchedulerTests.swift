@@ -6,8 +6,9 @@ import Testing
 @testable import Batch
 
 @Suite struct JobSchedulerTests {
-    private func scheduler(_ nodes: [(String, [String])], parallel: Int) -> JobScheduler {
-        JobScheduler(nodes: nodes.map { JobScheduler.Node(name: $0.0, dependsOn: $0.1) }, parallelJobs: parallel)
+    /// A scheduler whose jobs hand back a `String`.
+    private func scheduler(_ nodes: [(String, [String])], parallel: Int) -> JobScheduler<String> {
+        JobScheduler(nodes: nodes.map { .init(name: $0.0, dependsOn: $0.1) }, parallelJobs: parallel)
     }
 
     @Test func dependenciesRunFirstAndFailuresSkipTheirDependents() async {
@@ -16,13 +17,15 @@ import Testing
         let outcomes = await scheduler(jobs, parallel: 2).run { index in
             let name = jobs[index].0
             log.withLock { $0.append(name) }
-            return name != "c"
+            return .init(result: "did \(name)", succeeded: name != "c")
         }
+        // Each job that ran comes back with what it did, a failed one too, in the jobs' order.
         #expect(
             outcomes == [
-                .succeeded, .succeeded, .failed, .skipped(dependency: "c"), .skipped(dependency: "d"),
-                .skipped(dependency: "c"),
+                .succeeded("did a"), .succeeded("did b"), .failed("did c"), .skipped(dependency: "c"),
+                .skipped(dependency: "d"), .skipped(dependency: "c"),
             ])
+        #expect(outcomes.map(\.result) == ["did a", "did b", "did c", nil, nil, nil])
         let order = log.withLock { $0 }
         #expect(Set(order) == ["a", "b", "c"])
         #expect((order.firstIndex(of: "a") ?? .max) < (order.firstIndex(of: "b") ?? .min))
@@ -37,9 +40,9 @@ import Testing
             }
             try? await Task.sleep(for: .milliseconds(5))
             state.withLock { $0.running -= 1 }
-            return true
+            return .init(result: "", succeeded: true)
         }
-        #expect(outcomes.allSatisfy { $0 == .succeeded })
+        #expect(outcomes.allSatisfy { $0.succeeded })
         #expect(state.withLock { $0.peak } == 8)
     }
 
@@ -47,7 +50,7 @@ import Testing
         let log = Locked<[Int]>([])
         _ = await scheduler((0..<6).map { ("job\($0)", []) }, parallel: 1).run { index in
             log.withLock { $0.append(index) }
-            return true
+            return .init(result: "", succeeded: true)
         }
         #expect(log.withLock { $0 } == Array(0..<6))
     }
@@ -67,7 +70,7 @@ import Testing
     private func report(failed: Int = 0, skipped: Int = 0, leakFree: Bool = true) -> BatchReport {
         BatchReport(
             batch: .init(
-                id: "t", startedAt: Date(), finishedAt: Date(), durationS: 0, status: "ok", jobsTotal: 3,
+                id: "t", startedAt: Date(), finishedAt: Date(), durationS: 0, status: .ok, jobsTotal: 3,
                 jobsOK: 3 - failed - skipped, jobsFailed: failed, jobsSkipped: skipped
             ),
             pools: [:],
@@ -76,12 +79,28 @@ import Testing
         )
     }
 
+    /// The numbers are the README's exit code table; each status is written once, in ``ExitStatus``.
     @Test func exitStatusFollowsTheDocumentedCodes() {
-        #expect(report().exitStatus(failOnLeak: true) == 0)
-        #expect(report(failed: 1).exitStatus(failOnLeak: true) == 1)
-        #expect(report(skipped: 1).exitStatus(failOnLeak: true) == 1)
-        #expect(report(leakFree: false).exitStatus(failOnLeak: true) == 3)
-        #expect(report(leakFree: false).exitStatus(failOnLeak: false) == 0)
-        #expect(report(failed: 1, leakFree: false).exitStatus(failOnLeak: true) == 1)
+        #expect(report().exitStatus(failOnLeak: true).rawValue == 0)
+        #expect(report(failed: 1).exitStatus(failOnLeak: true).rawValue == 1)
+        #expect(report(skipped: 1).exitStatus(failOnLeak: true).rawValue == 1)
+        #expect(report(leakFree: false).exitStatus(failOnLeak: true).rawValue == 3)
+        #expect(report(leakFree: false).exitStatus(failOnLeak: false).rawValue == 0)
+        #expect(report(failed: 1, leakFree: false).exitStatus(failOnLeak: true).rawValue == 1)
+    }
+}
+
+@Suite struct ReportStatusTests {
+    /// The statuses are enums in the code and the same strings as before in the JSON report.
+    @Test func statusesEncodeAsTheDocumentedStrings() throws {
+        let jobStatuses: [JobStatus] = [.ok, .failed, .skipped, .interrupted, .notStarted]
+        let batchStatuses: [BatchStatus] = [.ok, .failed, .interrupted, .unreachable]
+        let encoder = JSONEncoder()
+        #expect(
+            String(decoding: try encoder.encode(jobStatuses), as: UTF8.self)
+                == #"["ok","failed","skipped","interrupted","not_started"]"#)
+        #expect(
+            String(decoding: try encoder.encode(batchStatuses), as: UTF8.self)
+                == #"["ok","failed","interrupted","unreachable"]"#)
     }
 }

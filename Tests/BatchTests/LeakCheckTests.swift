@@ -44,7 +44,7 @@ import Testing
         let report = await BatchRunner(settings: settings, options: options, manager: manager)
             .run(try JobLoader.load(files: [file]))
 
-        #expect(report.jobs.map(\.status) == ["ok"], "\(report.jobs.map { $0.error ?? "" })")
+        #expect(report.jobs.map(\.status) == [.ok], "\(report.jobs.map { $0.error ?? "" })")
         #expect(report.leaks.outstandingLeases.isEmpty && report.leaks.activeReferences.isEmpty)
         #expect(report.leaks.openPools.isEmpty)
         let opened = try #require(report.pools.values.first).connectionsNum
@@ -52,8 +52,8 @@ import Testing
         #expect(report.leaks.serverBackendsLeft == [stray.backendPID])
         #expect(report.leaks.serverConnectionsLeft == 1)
         #expect(!report.leaks.ok)
-        #expect(report.exitStatus(failOnLeak: true) == 3)
-        #expect(report.exitStatus(failOnLeak: false) == 0)
+        #expect(report.exitStatus(failOnLeak: true).rawValue == 3)
+        #expect(report.exitStatus(failOnLeak: false).rawValue == 0)
         let table = report.table()
         #expect(table.contains("LEAK:") && table.contains("1 left (pid \(stray.backendPID))"), "\(table)")
         #expect(try report.json().contains("\"server_backends_left\" : [\n      \(stray.backendPID)\n    ]"))

@@ -1,3 +1,4 @@
+import Conversation
 import Foundation
 import Postgres
 import Testing
@@ -9,7 +10,7 @@ import Testing
     static func at(_ second: Double) -> Date { Fixtures.start.addingTimeInterval(second) }
 
     static func message(
-        _ content: String, id: String? = nil, at second: Double? = nil, position: Int = 0, role: String = "user",
+        _ content: String, id: String? = nil, at second: Double? = nil, position: Int = 0, role: Role = .user,
         session: String = "s"
     ) -> MemoryMessage {
         MemoryMessage(
@@ -37,15 +38,15 @@ import Testing
     @Test func sameTimeRoleAndContentIsOneMessageWhereverItStands() async throws {
         try await TestDatabase.withStore { store, connection in
             try await store.ingest(
-                [Self.message("hi", at: 1), Self.message("ok", at: 2, position: 1, role: "assistant")],
+                [Self.message("hi", at: 1), Self.message("ok", at: 2, position: 1, role: .assistant)],
                 maxChunkChars: 500, on: connection)
             // The same two at other positions (another cut of the file), then a third said at the same second as the
             // last stored one: it sorts after it by position, and only the content tells it apart.
             let result = try await store.ingest(
                 [
-                    Self.message("hi", at: 1, position: 7), Self.message("ok", at: 2, position: 8, role: "assistant"),
-                    Self.message("and more", at: 2, position: 9, role: "assistant"),
-                    Self.message("ok", at: 2, position: 10, role: "user"),
+                    Self.message("hi", at: 1, position: 7), Self.message("ok", at: 2, position: 8, role: .assistant),
+                    Self.message("and more", at: 2, position: 9, role: .assistant),
+                    Self.message("ok", at: 2, position: 10, role: .user),
                 ],
                 maxChunkChars: 500, on: connection)
             #expect(result.inserted == 2 && result.duplicates == 2)

@@ -1,3 +1,4 @@
+import Conversation
 import Foundation
 import Postgres
 import Testing
@@ -79,8 +80,8 @@ import Testing
             // Re-sending both files as this program reads them (positions are line indexes) adds only Tuesday's
             // "ok", the message version 2 dropped.
             let fixedFile = [
-                ("user", "one", 1.0), ("assistant", "two", 2), ("user", "three", 3), ("user", "four", 4),
-                ("assistant", "five", 5),
+                (Role.user, "one", 1.0), (.assistant, "two", 2), (.user, "three", 3), (.user, "four", 4),
+                (.assistant, "five", 5),
             ].enumerated().map { line, message in
                 MemoryMessage(
                     user: "u", session: "fixed", position: line, role: message.0, content: message.1,
@@ -88,9 +89,9 @@ import Testing
             }
             let tuesday = [
                 MemoryMessage(
-                    user: "u", session: "daily", position: 0, role: "user", content: "bye", createdAt: Self.at(86_400)),
+                    user: "u", session: "daily", position: 0, role: .user, content: "bye", createdAt: Self.at(86_400)),
                 MemoryMessage(
-                    user: "u", session: "daily", position: 1, role: "assistant", content: "ok",
+                    user: "u", session: "daily", position: 1, role: .assistant, content: "ok",
                     createdAt: Self.at(86_401)),
             ]
             let result = try await store.ingest(fixedFile + tuesday, maxChunkChars: 500, on: connection)
@@ -127,8 +128,8 @@ import Testing
             #expect(budgets.map(\.0) == ["daily", "fixed", "undated"] && budgets.map(\.1) == [500, 500, 7])
             #expect(try await Self.chunkTexts(store, on: connection)["undated"] == "alpha | beta")
             let again = [
-                MemoryMessage(user: "u", session: "undated", position: 0, role: "user", content: "alpha"),
-                MemoryMessage(user: "u", session: "undated", position: 1, role: "user", content: "beta"),
+                MemoryMessage(user: "u", session: "undated", position: 0, role: .user, content: "alpha"),
+                MemoryMessage(user: "u", session: "undated", position: 1, role: .user, content: "beta"),
             ]
             let result = try await store.ingest(again, maxChunkChars: 7, on: connection)
             #expect(result.inserted == 0 && result.duplicates == 2)

@@ -10,12 +10,12 @@ import Testing
     @Test func messagesAreChunkedInPositionOrderWithinTheBudget() async throws {
         try await TestDatabase.withStore { store, connection in
             let messages = [
-                MemoryMessage(user: "u", session: "s", position: 2, role: "assistant", content: "cccc"),
-                MemoryMessage(user: "u", session: "s", position: 0, role: "user", content: "aaaa"),
-                MemoryMessage(user: "u", session: "s", position: 1, role: "user", content: "bbbb"),
+                MemoryMessage(user: "u", session: "s", position: 2, role: .assistant, content: "cccc"),
+                MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "aaaa"),
+                MemoryMessage(user: "u", session: "s", position: 1, role: .user, content: "bbbb"),
                 MemoryMessage(
-                    user: "u", session: "s", position: 3, role: "user", content: String(repeating: "d", count: 30)),
-                MemoryMessage(user: "u", session: "t", position: 0, role: "system", content: "other session"),
+                    user: "u", session: "s", position: 3, role: .user, content: String(repeating: "d", count: 30)),
+                MemoryMessage(user: "u", session: "t", position: 0, role: .system, content: "other session"),
             ]
             let result = try await store.ingest(messages, maxChunkChars: 10, on: connection)
             #expect(result == IngestResult(inserted: 5, duplicates: 0, chunksWritten: 4))
@@ -34,9 +34,9 @@ import Testing
             let early = Fixtures.start
             let late = Fixtures.start.addingTimeInterval(3600.25)
             let messages = [
-                MemoryMessage(user: "u", session: "s", position: 0, role: "user", content: "one", createdAt: late),
-                MemoryMessage(user: "u", session: "s", position: 1, role: "user", content: "two", createdAt: early),
-                MemoryMessage(user: "u", session: "t", position: 0, role: "user", content: "undated"),
+                MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "one", createdAt: late),
+                MemoryMessage(user: "u", session: "s", position: 1, role: .user, content: "two", createdAt: early),
+                MemoryMessage(user: "u", session: "t", position: 0, role: .user, content: "undated"),
             ]
             let before = try await connection.query("SELECT now()").rows[0].decode(0, as: Date.self)
             try await store.ingest(messages, maxChunkChars: 100, on: connection)
@@ -67,8 +67,8 @@ import Testing
 
     @Test func duplicatesWithinOneBatchAreStoredOnce() async throws {
         try await TestDatabase.withStore { store, connection in
-            let message = MemoryMessage(user: "u", session: "s", position: 0, role: "user", content: "twice")
-            let sameSpotOtherText = MemoryMessage(user: "u", session: "s", position: 0, role: "user", content: "other")
+            let message = MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "twice")
+            let sameSpotOtherText = MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "other")
             let result = try await store.ingest(
                 [message, message, sameSpotOtherText], maxChunkChars: 5, on: connection)
             #expect(result == IngestResult(inserted: 2, duplicates: 1, chunksWritten: 2))
@@ -82,7 +82,7 @@ import Testing
     @Test func aBatchThatFillsInAndAppendsStoresEachMessageOnce() async throws {
         func message(_ position: Int, _ content: String) -> MemoryMessage {
             MemoryMessage(
-                user: "u", session: "s", position: position, role: "user", content: content,
+                user: "u", session: "s", position: position, role: .user, content: content,
                 createdAt: Fixtures.start.addingTimeInterval(Double(position)))
         }
         let everything =
@@ -109,11 +109,11 @@ import Testing
         // starts at the second position-1 message. Appending must resume there, not at position 1 as a whole.
         let at = Fixtures.start
         let first = [
-            MemoryMessage(user: "u", session: "s", position: 0, role: "user", content: "aa", createdAt: at),
-            MemoryMessage(user: "u", session: "s", position: 1, role: "user", content: "bb", createdAt: at),
-            MemoryMessage(user: "u", session: "s", position: 1, role: "user", content: "cc", createdAt: at),
+            MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "aa", createdAt: at),
+            MemoryMessage(user: "u", session: "s", position: 1, role: .user, content: "bb", createdAt: at),
+            MemoryMessage(user: "u", session: "s", position: 1, role: .user, content: "cc", createdAt: at),
         ]
-        let later = [MemoryMessage(user: "u", session: "s", position: 2, role: "user", content: "d", createdAt: at)]
+        let later = [MemoryMessage(user: "u", session: "s", position: 2, role: .user, content: "d", createdAt: at)]
         let reference = try await TestDatabase.withStore { store, connection in
             try await store.ingest(first + later, maxChunkChars: 5, on: connection)
             return try await TestDatabase.chunks(of: store, on: connection)
@@ -255,7 +255,7 @@ import Testing
     @Test func anotherBudgetReChunksTheWholeSession() async throws {
         try await TestDatabase.withStore { store, connection in
             let messages = (0..<6).map {
-                MemoryMessage(user: "u", session: "s", position: $0, role: "user", content: "word\($0)")
+                MemoryMessage(user: "u", session: "s", position: $0, role: .user, content: "word\($0)")
             }
             try await store.ingest(Array(messages[..<5]), maxChunkChars: 5, on: connection)
             try await store.ingest([messages[5]], maxChunkChars: 100, on: connection)
@@ -264,36 +264,51 @@ import Testing
         }
     }
 
-    @Test func invalidMessagesAreRefusedBeforeAnythingIsStored() async throws {
+    /// Records are checked where they are read (the job reader); the store holds no second copy of those rules, but
+    /// what the database cannot hold is refused with nothing of the batch stored: a role is a `Role`, valid by its
+    /// type; text with NUL is never sent; a position outside the column's range breaks its type or CHECK constraint;
+    /// a time the order key cannot hold is refused before anything is sent.
+    @Test func whatTheDatabaseCannotHoldIsRefusedWithNothingStored() async throws {
         try await TestDatabase.withStore { (store: MemoryStore, connection: PostgresConnection) async throws in
-            let good = MemoryMessage(user: "u", session: "s", position: 0, role: "user", content: "fine")
-            let cases: [(MemoryMessage, String)] = [
-                (MemoryMessage(user: "u", session: "s", position: 1, role: "robot", content: "x"), "role 'robot'"),
-                (MemoryMessage(user: "u", session: "s", position: -1, role: "user", content: "x"), "position -1"),
-                (MemoryMessage(user: "", session: "s", position: 1, role: "user", content: "x"), "user is empty"),
+            let good = MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "fine")
+            let unsendable: [(MemoryMessage, String)] = [
+                (MemoryMessage(user: "u", session: "s", position: 1, role: .user, content: "a\u{0}b"), "NUL"),
+                (MemoryMessage(user: "u", session: "s", position: -1, role: .user, content: "x"), "23514"),
                 (
-                    MemoryMessage(user: "u", session: "s", position: 1, role: "user", content: "a\u{0}b"),
-                    "content contains a NUL"
+                    MemoryMessage(user: "u", session: "s", position: Int(Int32.max) + 1, role: .user, content: "x"),
+                    "22003"
                 ),
             ]
-            for (bad, reason) in cases {
-                let error = await #expect(throws: MemoryStoreError.self) {
+            for (bad, reason) in unsendable {
+                let error = await #expect(throws: (any Error).self) {
                     try await store.ingest([good, bad], maxChunkChars: 100, on: connection)
                 }
-                #expect("\(error.map { "\($0)" } ?? "")".contains("message 1 of the batch: \(reason)"))
+                #expect("\(error.map { "\($0)" } ?? "")".contains(reason), "\(error.map { "\($0)" } ?? "")")
+            }
+            for seconds in [Double.nan, .infinity, 1e300] {
+                let bad = MemoryMessage(
+                    user: "u", session: "s", position: 1, role: .user, content: "x",
+                    createdAt: Date(timeIntervalSince1970: seconds))
+                await #expect(
+                    throws: MemoryStoreError.invalidMessage(
+                        index: 1, reason: "createdAt is outside the times PostgreSQL can store")
+                ) {
+                    try await store.ingest([good, bad], maxChunkChars: 100, on: connection)
+                }
             }
             await #expect(throws: MemoryStoreError.invalidChunkSize(0)) {
                 try await store.ingest([good], maxChunkChars: 0, on: connection)
             }
             #expect(try await TestDatabase.count("messages", in: store, on: connection) == 0)
             #expect(try await store.ingest([], maxChunkChars: 10, on: connection).inserted == 0)
+            #expect(try await store.ingest([good], maxChunkChars: 10, on: connection).inserted == 1)
         }
     }
 
     @Test func textSurvivesExactly() async throws {
         try await TestDatabase.withStore { store, connection in
             let tricky = "quote ' double \" backslash \\ tab \t newline \n brace { } comma , NULL emoji 🧠 é"
-            let message = MemoryMessage(user: "ü'ser\"{x}", session: "NULL", position: 0, role: "tool", content: tricky)
+            let message = MemoryMessage(user: "ü'ser\"{x}", session: "NULL", position: 0, role: .tool, content: tricky)
             try await store.ingest([message], maxChunkChars: 1000, on: connection)
             let row = try await connection.query(
                 "SELECT user_id, session_id, content FROM \"\(store.schema)\".messages"

@@ -66,7 +66,7 @@ import Testing
 
     @Test func theSimpleConfigurationIsUsedForTheGeneratedColumn() async throws {
         try await TestDatabase.withStore(textSearchConfig: "simple") { store, connection in
-            let message = MemoryMessage(user: "u", session: "s", position: 0, role: "user", content: "The running dogs")
+            let message = MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "The running dogs")
             try await store.ingest([message], maxChunkChars: 100, on: connection)
             // `simple` neither stems nor drops stop words: "the" is searchable and "run" is not "running".
             #expect(try await store.search(user: "u", query: "the", topK: 5, on: connection).count == 1)
@@ -104,7 +104,7 @@ import Testing
                             now()
                         FROM \(names.table("messages")) WHERE position = 0;
                     """)
-            let v1 = MemoryMessage(user: "u", session: "s", position: 2, role: "user", content: "rye")
+            let v1 = MemoryMessage(user: "u", session: "s", position: 2, role: .user, content: "rye")
             await #expect(throws: MemoryStoreError.notMigrated(schema: store.schema)) {
                 try await store.ingest([v1], maxChunkChars: 60, on: connection)
             }
@@ -118,8 +118,8 @@ import Testing
 
             // Appending rebuilds the session's chunk from the stored vectors; a new session gets its own chunk.
             let more = [
-                MemoryMessage(user: "u", session: "s", position: 2, role: "assistant", content: "and a warm kitchen"),
-                MemoryMessage(user: "u", session: "t", position: 0, role: "user", content: "kayak trip"),
+                MemoryMessage(user: "u", session: "s", position: 2, role: .assistant, content: "and a warm kitchen"),
+                MemoryMessage(user: "u", session: "t", position: 0, role: .user, content: "kayak trip"),
             ]
             let result = try await store.ingest(more, maxChunkChars: 60, on: connection)
             #expect(result.inserted == 2)
@@ -132,7 +132,7 @@ import Testing
 
     @Test func unmigratedSchemasAreReportedAsSuch() async throws {
         try await TestDatabase.withStore(migrated: false) { store, connection in
-            let message = MemoryMessage(user: "u", session: "s", position: 0, role: "user", content: "hello")
+            let message = MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "hello")
             await #expect(throws: MemoryStoreError.notMigrated(schema: store.schema)) {
                 try await store.ingest([message], maxChunkChars: 100, on: connection)
             }

@@ -9,7 +9,7 @@ import Testing
         _ user: String, _ session: String, _ content: String, at seconds: Double
     ) -> MemoryMessage {
         MemoryMessage(
-            user: user, session: session, position: 0, role: "user", content: content,
+            user: user, session: session, position: 0, role: .user, content: content,
             createdAt: Fixtures.start.addingTimeInterval(seconds))
     }
 
@@ -90,7 +90,7 @@ import Testing
                 for position in 0..<5 {
                     messages.append(
                         MemoryMessage(
-                            user: user, session: "s", position: position, role: "user",
+                            user: user, session: "s", position: position, role: .user,
                             content: "common words marker\(index) entry\(position)"))
                 }
             }

@@ -8,7 +8,7 @@ import Testing
 /// server and reported as such; the timeout stays with the call, not the connection.
 @Suite struct StoreTimeoutTests {
     private static let message = MemoryMessage(
-        user: "u", session: "s", position: 0, role: "user", content: "sourdough starter", createdAt: Fixtures.start)
+        user: "u", session: "s", position: 0, role: .user, content: "sourdough starter", createdAt: Fixtures.start)
 
     /// The search waits for a lock on `chunks` that another connection holds, so it outlives any timeout.
     @Test func aSearchPastTheQueryTimeoutIsCancelledByTheServer() async throws {

@@ -126,7 +126,7 @@ enum Fixtures {
                             user: user,
                             session: "s\(session)",
                             position: position,
-                            role: position % 2 == 0 ? "user" : "assistant",
+                            role: position % 2 == 0 ? .user : .assistant,
                             content: text.joined(separator: " "),
                             createdAt: start.addingTimeInterval(Double(tick))
                         ))

@@ -42,12 +42,12 @@ import Testing
         // The limit shows where the batch first needs a connection: preparing the store, so no job starts.
         let refusedReport = await BatchRunner(settings: settings, options: options, manager: manager)
             .run(try JobLoader.load(files: [jobFile]))
-        #expect(refusedReport.batch.status == "unreachable")
-        #expect(refusedReport.jobs[0].status == "not_started")
+        #expect(refusedReport.batch.status == .unreachable)
+        #expect(refusedReport.jobs[0].status == .notStarted)
         let reason = refusedReport.batch.failure?.reason ?? ""
         #expect(reason.contains("max_connections"), "\(reason)")
         #expect(refusedReport.batch.failure?.sqlState == "53300")
-        #expect(refusedReport.exitStatus(failOnLeak: true) == 75)
+        #expect(refusedReport.exitStatus(failOnLeak: true).rawValue == 75)
         #expect(manager.leakReport().outstandingLeases.isEmpty)
         #expect(manager.leakReport().openPools.isEmpty)
 
@@ -55,7 +55,7 @@ import Testing
         holders.removeLast().close()
         let report = await BatchRunner(settings: settings, options: options, manager: manager)
             .run(try JobLoader.load(files: [jobFile]))
-        #expect(report.jobs[0].status == "ok", "\(report.jobs[0].error ?? "")")
+        #expect(report.jobs[0].status == .ok, "\(report.jobs[0].error ?? "")")
         #expect(report.leaks.ok)
     }
 }

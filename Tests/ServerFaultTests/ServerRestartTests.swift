@@ -106,12 +106,12 @@ import Testing
         let total = Self.users * Self.perUser
         let job = report.jobs[0]
         #expect(!restartedAfterTheJob, "the restart came too late to test anything")
-        #expect(job.status == "ok", "\(job.error ?? "")")
+        #expect(job.status == .ok, "\(job.error ?? "")")
         #expect(job.retries > 0, "the restart cut no unit short")
         #expect((job.inserted ?? 0) + (job.duplicates ?? 0) == total)
         let counts = try await Self.counts(cluster)
         #expect(counts.messages == total && counts.distinct == total && counts.inChunks == total)
-        #expect(report.exitStatus(failOnLeak: true) == 0)
+        #expect(report.exitStatus(failOnLeak: true).rawValue == 0)
         #expect(report.leaks.ok, "\(report.leaks)")
         print("restart mid-batch: \(job.retries) unit retries, \(job.duplicates ?? 0) already stored on retry")
     }
@@ -135,17 +135,17 @@ import Testing
         let report = await runner.run(try JobLoader.load(files: [batch.jobFile]))
         try await stopper.value
         let job = report.jobs[0]
-        #expect(job.status == "failed")
+        #expect(job.status == .failed)
         #expect(job.databaseUnavailable)
         #expect(job.error?.contains("connection") == true, "\(job.error ?? "")")
-        #expect(report.exitStatus(failOnLeak: true) == 75)
+        #expect(report.exitStatus(failOnLeak: true).rawValue == 75)
         #expect(report.leaks.outstandingLeases.isEmpty && report.leaks.openPools.isEmpty)
         #expect(report.pools.values.allSatisfy { $0.poolClosed })
 
         try await cluster.start()
         let rerun = await batch.runner(retry: retry, onStart: {}).run(try JobLoader.load(files: [batch.jobFile]))
         let total = Self.users * Self.perUser
-        #expect(rerun.jobs[0].status == "ok", "\(rerun.jobs[0].error ?? "")")
+        #expect(rerun.jobs[0].status == .ok, "\(rerun.jobs[0].error ?? "")")
         #expect((rerun.jobs[0].duplicates ?? 0) > 0, "the first run stored nothing before the server went")
         let counts = try await Self.counts(cluster)
         #expect(counts.messages == total && counts.distinct == total && counts.inChunks == total)
