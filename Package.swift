@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "CEpoll"),
         .target(name: "CivilDate"),
         .target(name: "Support"),
+        .target(name: "PoolConfiguration"),
         .target(
             name: "Postgres",
             dependencies: [
@@ -41,6 +42,7 @@ let package = Package(
             name: "ConnectionPool",
             dependencies: [
                 "Postgres",
+                "PoolConfiguration",
                 "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -51,7 +53,7 @@ let package = Package(
                 "Diagnostics",
                 "YAMLAliasGuard",
                 "Postgres",
-                "ConnectionPool",
+                "PoolConfiguration",
                 "Support",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
@@ -88,6 +90,7 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "ConnectionPool",
+                "PoolConfiguration",
                 "Settings",
                 "Jobs",
                 "MemoryStore",
@@ -103,7 +106,10 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "Bench",
-            dependencies: ["Postgres", "ConnectionPool", "MemoryStore", "SampleData", "Support", "CAllocationCounter"]
+            dependencies: [
+                "Postgres", "ConnectionPool", "PoolConfiguration", "MemoryStore", "SampleData", "Support",
+                "CAllocationCounter",
+            ]
         ),
         .testTarget(
             name: "PostgresTests",
@@ -111,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SettingsTests",
-            dependencies: ["Settings", "Postgres", "ConnectionPool", "Diagnostics", "Support"]
+            dependencies: ["Settings", "Postgres", "ConnectionPool", "PoolConfiguration", "Diagnostics", "Support"]
         ),
         .testTarget(
             name: "JobsTests",
@@ -131,7 +137,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker", "Postgres", "ConnectionPool", "Support"]
+            dependencies: [
+                "Worker", "Postgres", "ConnectionPool", "PoolConfiguration", "Settings", "Batch", "Jobs", "MemoryStore",
+                "Support",
+            ]
         ),
         .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
         .testTarget(name: "CivilDateTests", dependencies: ["CivilDate"]),
@@ -144,6 +153,7 @@ let package = Package(
             name: "ConnectionPoolTests",
             dependencies: [
                 "ConnectionPool",
+                "PoolConfiguration",
                 "Postgres",
                 "Support",
                 .product(name: "Logging", package: "swift-log"),
