@@ -50,28 +50,6 @@ enum ExitStatus {
     }
 }
 
-/// The settings every command that connects reads: `config.yaml` (or `--config`), the environment, the defaults.
-struct SettingsOptions: ParsableArguments {
-    @Option(
-        name: .customLong("config"),
-        help: ArgumentHelp("Config file (default: $WORKER_CONFIG, then ./config.yaml if it exists).", valueName: "path")
-    )
-    var configPath: String?
-
-    /// Loads and checks the settings before anything connects; invalid ones end the program with exit code 2.
-    func load() throws -> WorkerSettings {
-        let settings: WorkerSettings
-        do {
-            settings = try SettingsLoader.load(configPath: configPath, environment: ProcessInfo.processInfo.environment)
-        } catch {
-            for problem in error.problems { printError("worker: \(problem)") }
-            throw ExitStatus.invalidInput
-        }
-        for warning in settings.warnings { printError("worker: warning: \(warning)") }
-        return settings
-    }
-}
-
 struct Ping: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Connects, reports the server version and round-trip latency, and disconnects."
