@@ -9,18 +9,23 @@ struct ResolvedKeys {
             let found = lookup.candidates(for: key).first
             // An invalid value is a problem, which stops the load; the default stands in for it meanwhile, so checks
             // that combine keys (pool_size + max_overflow) do not add problems of their own.
-            let value = found?.parsed(problems: &problems) ?? Self.defaultValue(of: key, problems: &problems)
+            let value =
+                found?.parsed(problems: &problems)
+                ?? Self.defaultValue(key.definition, of: key.shownName, problems: &problems)
             values[key] = value
             sources[key] = value == nil ? nil : found?.source ?? .default
         }
     }
 
-    /// The default in the table, which must pass the key's own rule (a problem otherwise, so a bad row shows).
-    private static func defaultValue(of key: SettingKey, problems: inout [SettingsError.Problem]) -> ParsedValue? {
-        guard let text = key.definition.defaultValue else { return nil }
-        guard let value = key.rule.parse(text) else {
+    /// The default of a row of the table, which must pass the row's own rule: a problem otherwise, so a bad row
+    /// stops the program at once rather than lending a key a value it would refuse from anyone else.
+    static func defaultValue(_ definition: SettingDefinition, of name: String, problems: inout [SettingsError.Problem])
+        -> ParsedValue?
+    {
+        guard let text = definition.defaultValue else { return nil }
+        guard let value = definition.rule.parse(text) else {
             problems.append(
-                .invalidValue(key: key.shownName, source: .default, value: text, expected: key.rule.expected))
+                .invalidValue(key: name, source: .default, value: text, expected: definition.rule.expected))
             return nil
         }
         return value

@@ -12,6 +12,16 @@ import Testing
         }
     }
 
+    @Test func aDefaultItsRuleRefusesIsAProblem() {
+        var problems: [SettingsError.Problem] = []
+        let row = SettingDefinition(.worker, .wholeNumber(1...Int.max), default: "0", "a bad row")
+        #expect(ResolvedKeys.defaultValue(row, of: "worker.bad", problems: &problems) == nil)
+        #expect(
+            problems.map(\.description) == [
+                "default: invalid value '0' for worker.bad; expected a whole number of at least 1"
+            ])
+    }
+
     @Test func everyKeyIsDocumentedAndNamedOnce() {
         #expect(Set(SettingKey.allCases.map(\.shownName)).count == SettingKey.allCases.count)
         for key in SettingKey.allCases {
