@@ -54,7 +54,6 @@ let package = Package(
                 "YAMLAliasGuard",
                 "Postgres",
                 "PoolConfiguration",
-                "Support",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
             ]
