@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "CivilDate"),
         .target(name: "Conversation"),
         .target(name: "Support"),
+        .target(name: "PoolConfiguration"),
         .target(
             name: "Postgres",
             dependencies: [
@@ -42,6 +43,7 @@ let package = Package(
             name: "ConnectionPool",
             dependencies: [
                 "Postgres",
+                "PoolConfiguration",
                 "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -52,8 +54,7 @@ let package = Package(
                 "Diagnostics",
                 "YAMLAliasGuard",
                 "Postgres",
-                "ConnectionPool",
-                "Support",
+                "PoolConfiguration",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -91,6 +92,7 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "ConnectionPool",
+                "PoolConfiguration",
                 "Settings",
                 "Jobs",
                 "MemoryStore",
@@ -106,7 +108,10 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "Bench",
-            dependencies: ["Postgres", "ConnectionPool", "MemoryStore", "SampleData", "Support", "CAllocationCounter"]
+            dependencies: [
+                "Postgres", "ConnectionPool", "PoolConfiguration", "MemoryStore", "SampleData", "Support",
+                "CAllocationCounter",
+            ]
         ),
         .testTarget(
             name: "PostgresTests",
@@ -114,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SettingsTests",
-            dependencies: ["Settings", "Postgres", "ConnectionPool", "Diagnostics", "Support"]
+            dependencies: ["Settings", "Postgres", "ConnectionPool", "PoolConfiguration", "Diagnostics", "Support"]
         ),
         .testTarget(
             name: "JobsTests",
@@ -134,7 +139,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerTests",
-            dependencies: ["Worker", "Postgres", "ConnectionPool", "Support"]
+            dependencies: [
+                "Worker", "Postgres", "ConnectionPool", "PoolConfiguration", "Settings", "Batch", "Jobs", "MemoryStore",
+                "Support",
+            ]
         ),
         .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
         .testTarget(name: "CivilDateTests", dependencies: ["CivilDate"]),
@@ -147,6 +155,7 @@ let package = Package(
             name: "ConnectionPoolTests",
             dependencies: [
                 "ConnectionPool",
+                "PoolConfiguration",
                 "Postgres",
                 "Support",
                 .product(name: "Logging", package: "swift-log"),

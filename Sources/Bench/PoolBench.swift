@@ -1,6 +1,7 @@
 import ConnectionPool
 import Foundation
 import Glibc
+import PoolConfiguration
 import Postgres
 import Support
 

@@ -1,5 +1,6 @@
 import CAllocationCounter
 import ConnectionPool
+import PoolConfiguration
 import Support
 
 /// Item 2's last part: the pool's decisions alone, without I/O, tasks or locks: what a lease and its return cost in

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PoolConfiguration
 import Postgres
 import Support
 

@@ -1,3 +1,5 @@
+import PoolConfiguration
+
 /// The pool's decisions as a value type: events go in, actions come out; no I/O, no clock, no locks.
 ///
 /// Keeping every decision here (who gets which connection, when to open, close, time out or warn) makes each one a

@@ -73,7 +73,7 @@ struct ConfigFile: Sendable {
             return ConfigFile(path: path, snapshot: nil, lines: [:], nullPaths: [], warnings: [])
         }
         var walk = ConfigFileSchema.Walk(path: path)
-        walk.visit(root, at: [], line: root.mark?.line, validate: true)
+        walk.visit(root, at: [], line: root.mark?.line)
         guard walk.problems.isEmpty else {
             throw SettingsError(walk.problems)
         }

@@ -7,21 +7,24 @@ import Yams
 /// ignored either, because then the default quietly applies. A known key with the wrong shape (a list for `port`, a
 /// scalar for `postgres:`) is an error, because no reading of it is safe.
 enum ConfigFileSchema {
-    private static let postgresKeys = SettingKey.allCases.map(\.rawValue)
-
-    /// The keys each known section accepts, by dotted path; "" is the top level.
-    static let sections: [String: [String]] = [
-        "": ["postgres", "database", "store", "worker"],
-        "postgres": postgresKeys,
-        "database": ["url", "postgres"],
-        "database.postgres": postgresKeys,
-        "store": ["database"],
-        "store.database": ["postgres"],
-        "store.database.postgres": postgresKeys,
-    ]
-
-    /// Sections later issues fill in; anything goes inside them.
-    static let openSections: Set<String> = ["worker"]
+    /// The keys each section accepts, by dotted path ("" is the top level): the structure every key of the settings
+    /// table implies, plus `database.url`, the database layer's short spelling.
+    static let sections: [String: [String]] = {
+        var sections: [String: [String]] = ["": ["postgres", "database", "store", "worker"]]
+        func add(_ keyPath: [String]) {
+            for index in keyPath.indices {
+                let parent = keyPath[..<index].joined(separator: ".")
+                if sections[parent]?.contains(keyPath[index]) != true {
+                    sections[parent, default: []].append(keyPath[index])
+                }
+            }
+        }
+        for key in SettingKey.allCases {
+            for layer in key.section.layers { add(layer.section + key.components) }
+        }
+        add(["database", "url"])
+        return sections
+    }()
 
     /// Other programs' and libpq's names for keys, which edit distance alone would not connect.
     private static let aliases: [String: String] = [
@@ -31,21 +34,24 @@ enum ConfigFileSchema {
 
     /// The known key `key` probably meant, for the warning about it.
     ///
-    /// A postgres key one level too high (`database.host`) points to the postgres section under it, since that is
-    /// the usual mistake; otherwise the closest sibling by edit distance or a known alias.
+    /// A known key in the wrong section points to where it belongs under this one (`database.host` to
+    /// `database.postgres.host`, a top-level `concurrency` to `worker.concurrency`), since that is the usual mistake;
+    /// otherwise the closest sibling by edit distance or a known alias.
     static func suggestion(for key: String, in section: [String]) -> String? {
         let name = section.joined(separator: ".")
-        let target = aliases[key.lowercased()] ?? (SettingKey(rawValue: key) != nil ? key : nil)
-        if let target, sections[name] != postgresKeys {
-            switch name {
-            case "": return "postgres.\(target)"
-            case "database": return "database.postgres.\(target)"
-            case "store", "store.database": return "store.database.postgres.\(target)"
+        let siblings = sections[name] ?? []
+        let target = aliases[key.lowercased()] ?? key
+        if !siblings.contains(target), let known = SettingKey.allCases.first(where: { $0.components.first == target }) {
+            switch (known.section, name) {
+            case (.postgres, ""): return "postgres.\(target)"
+            case (.postgres, "database"): return "database.postgres.\(target)"
+            case (.postgres, "store"), (.postgres, "store.database"): return "store.database.postgres.\(target)"
+            case (.worker, ""): return "worker.\(target)"
             default: break
             }
         }
-        if let target, sections[name]?.contains(target) == true { return target }
-        return NameSuggestion.closest(to: key, among: sections[name] ?? [])
+        if siblings.contains(target) { return target }
+        return NameSuggestion.closest(to: key, among: siblings)
     }
 
     /// A depth-first walk of the YAML tree that records each key's line and checks it against the schema.
@@ -60,11 +66,11 @@ enum ConfigFileSchema {
             self.path = path
         }
 
-        /// Visits `node`, the value at `keyPath` whose key is on `line`; `validate` is false inside open sections.
-        mutating func visit(_ node: Node, at keyPath: [String], line: Int?, validate: Bool) {
+        /// Visits `node`, the value at `keyPath` whose key is on `line`.
+        mutating func visit(_ node: Node, at keyPath: [String], line: Int?) {
             let dotted = keyPath.joined(separator: ".")
             if case .mapping(let mapping) = node {
-                if validate, sections[dotted] == nil {
+                if sections[dotted] == nil {
                     problems.append(.file(path, line: line, "\(dotted) takes a single value, not a mapping"))
                     return
                 }
@@ -75,8 +81,7 @@ enum ConfigFileSchema {
                     }
                     // swift-configuration reads `a.b: 1` as `a: {b: 1}`, so the walk does too.
                     let components = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-                    visitEntry(
-                        components[...], value: value, under: keyPath, line: keyNode.mark?.line, validate: validate)
+                    visitEntry(components[...], value: value, under: keyPath, line: keyNode.mark?.line)
                 }
                 return
             }
@@ -84,7 +89,6 @@ enum ConfigFileSchema {
                 nullPaths.insert(dotted)
                 return
             }
-            guard validate else { return }
             if let children = sections[dotted] {
                 let example = children.prefix(3).map { "\($0):" }.joined(separator: ", ")
                 let name = dotted.isEmpty ? "the document" : dotted
@@ -96,26 +100,22 @@ enum ConfigFileSchema {
 
         /// Visits the entry `components: value` in the mapping at `section`, one dotted component at a time.
         private mutating func visitEntry(
-            _ components: ArraySlice<String>, value: Node, under section: [String], line: Int?, validate: Bool
+            _ components: ArraySlice<String>, value: Node, under section: [String], line: Int?
         ) {
             guard let first = components.first else { return }
             let keyPath = section + [first]
             let dotted = keyPath.joined(separator: ".")
             if let line, lines[dotted] == nil { lines[dotted] = line }
-            var validateBelow = validate
-            if validate {
-                guard sections[section.joined(separator: ".")]?.contains(first) == true else {
-                    warnings.append(unknownKeyWarning(first, in: section, line: line))
-                    return
-                }
-                validateBelow = !ConfigFileSchema.openSections.contains(dotted)
+            guard sections[section.joined(separator: ".")]?.contains(first) == true else {
+                warnings.append(unknownKeyWarning(first, in: section, line: line))
+                return
             }
             if components.count == 1 {
-                visit(value, at: keyPath, line: line, validate: validateBelow)
-            } else if validateBelow, sections[dotted] == nil {
+                visit(value, at: keyPath, line: line)
+            } else if sections[dotted] == nil {
                 problems.append(.file(path, line: line, "\(dotted) takes a single value, not keys under it"))
             } else {
-                visitEntry(components.dropFirst(), value: value, under: keyPath, line: line, validate: validateBelow)
+                visitEntry(components.dropFirst(), value: value, under: keyPath, line: line)
             }
         }
 

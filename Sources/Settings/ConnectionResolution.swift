@@ -77,14 +77,9 @@ struct ConnectionResolution {
     /// `prepared_statements: false` for PgBouncer in transaction mode, which cannot keep named statements; not a
     /// libpq keyword, so a URL never sets it.
     private mutating func resolvePreparedStatements(lookup: SettingLookup, problems: inout [SettingsError.Problem]) {
-        let key = SettingKey.preparedStatements
-        guard let best = lookup.candidates(for: key).first else {
-            entries.append(Setting(key: key.rawValue, value: "true", source: .default))
-            return
-        }
-        guard let value = best.parsed(problems: &problems) else { return }
-        configuration.usePreparedStatements = value.text == "true"
-        entries.append(Setting(key: key.rawValue, value: value.text, source: best.source))
+        let values = ResolvedKeys([.preparedStatements], lookup: lookup, problems: &problems)
+        configuration.usePreparedStatements = values.text(.preparedStatements) != "false"
+        entries.append(values.entry(.preparedStatements))
     }
 
     /// Notes on `entry` that `ignored` lost to the URL, and warns when both come from the same source and disagree:
@@ -191,19 +186,8 @@ struct ConnectionResolution {
                 key: key.rawValue, value: Masking.display(value, for: key), source: .environment(variable: variable),
                 note: "read by libpq")
         }
-        let (value, note): (String?, String?) =
-            switch key {
-            case .applicationName: (ConnectionConfiguration.defaultApplicationName, "fallback_application_name")
-            case .connectionTimeout: (ConnectionConfiguration.defaultConnectTimeout, nil)
-            case .host: (nil, "libpq default: the local socket")
-            case .port: (nil, "libpq default: 5432")
-            case .database: (nil, "libpq default: the user name")
-            case .user: (nil, "libpq default: the operating system user")
-            case .password: (nil, "libpq default: none, or ~/.pgpass")
-            case .sslmode: (nil, "libpq default: prefer")
-            case .sslrootcert: (nil, "libpq default: ~/.postgresql/root.crt")
-            default: (nil, "operating system default")
-            }
-        return Setting(key: key.rawValue, value: value, source: .default, note: note)
+        let definition = key.definition
+        return Setting(
+            key: key.rawValue, value: definition.defaultValue, source: .default, note: definition.defaultNote)
     }
 }

@@ -4,7 +4,8 @@ import Configuration
 struct RawSetting: Sendable {
     var key: SettingKey
     var value: String
-    /// The dotted key path it was found under, such as `store.database.postgres.pool_size`, for messages.
+    /// The dotted key path it was found under, such as `store.database.postgres.pool_size` or `worker.concurrency`,
+    /// for messages.
     var keyPath: String
     var source: SettingSource
     var position: Position
@@ -31,7 +32,7 @@ struct SettingLookup: Sendable {
 
     /// Every rung's value for `key`, highest priority first.
     func candidates(for key: SettingKey) -> [RawSetting] {
-        Position.ladder.compactMap { position in
+        Position.ladder(for: key.section).compactMap { position in
             for keyPath in position.paths(for: key) {
                 if let found = value(at: keyPath, origin: position.origin) {
                     return RawSetting(

@@ -11,6 +11,7 @@ import Postgres
 /// 4. to 6. the file's `store.database.postgres:`, `database.postgres:` (and `database.url`), `postgres:`
 /// 7. the default
 ///
+/// The `worker:` section has one layer: `WORKER_CONCURRENCY` over the file's `worker.concurrency`, over the default.
 /// The environment wins because it is what a deployment sets without editing files; deeper sections win because
 /// they are specific to this program where `postgres:` may be shared with others.
 public enum SettingsLoader {
@@ -61,6 +62,7 @@ public enum SettingsLoader {
         var problems: [SettingsError.Problem] = []
         let connection = ConnectionResolution(lookup: lookup, environment: environment, problems: &problems)
         let pool = PoolResolution(lookup: lookup, problems: &problems)
+        let worker = ResolvedKeys(SettingKey.workerKeys, lookup: lookup, problems: &problems)
         // Every value shown was masked by its key's rule; a password that reached another key by a way no rule can
         // see (a YAML alias, a URL typed without its `:`) is still a password given somewhere, and masked as one.
         let secrets = Masking.givenPasswords(lookup: lookup, environment: environment)
@@ -68,11 +70,12 @@ public enum SettingsLoader {
         return WorkerSettings(
             connection: connection.configuration,
             pool: pool.settings,
+            worker: WorkerSection(worker),
             warnings: ((file?.warnings ?? []) + connection.warnings).map { Redaction.hide(secrets, in: $0) },
-            entries: (connection.entries + pool.entries).map { $0.masking(secrets) },
+            entries: (connection.entries + pool.entries + SettingKey.workerKeys.map { worker.entry($0) })
+                .map { $0.masking(secrets) },
             databaseConfigured: connection.databaseConfigured,
-            configFile: file?.path,
-            lookup: lookup
+            configFile: file?.path
         )
     }
 }

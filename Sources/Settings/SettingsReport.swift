@@ -25,9 +25,9 @@ extension WorkerSettings {
         return lines.joined(separator: "\n")
     }
 
-    /// The settings as one JSON object for scripts:
-    /// `{"configFile", "database", "databaseConfigured", "settings": [{"key", "value", "source", "note"}], "warnings"}`.
-    /// `value` is null where libpq decides; values are masked exactly as in the text report.
+    /// The settings as one JSON object for scripts, in snake_case like every JSON the worker prints:
+    /// `{"config_file", "database", "database_configured", "settings": [{"key", "value", "source", "note", "doc"}],
+    /// "warnings"}`. `value` is null where libpq decides; values are masked exactly as in the text report.
     public func jsonReport() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -36,7 +36,9 @@ extension WorkerSettings {
             database: connection.maskedURL,
             databaseConfigured: databaseConfigured,
             settings: entries.map {
-                JSONReport.Entry(key: $0.key, value: $0.value, source: $0.source.description, note: $0.note)
+                JSONReport.Entry(
+                    key: $0.key, value: $0.value, source: $0.source.description, note: $0.note,
+                    doc: SettingKey.named($0.key)?.definition.doc ?? "")
             },
             warnings: warnings
         )
@@ -52,6 +54,7 @@ private struct JSONReport: Encodable {
         var value: String?
         var source: String
         var note: String?
+        var doc: String
 
         // Spelled out so an unset value is an explicit null rather than a missing key.
         func encode(to encoder: any Encoder) throws {
@@ -60,10 +63,11 @@ private struct JSONReport: Encodable {
             try container.encode(value, forKey: .value)
             try container.encode(source, forKey: .source)
             try container.encodeIfPresent(note, forKey: .note)
+            try container.encode(doc, forKey: .doc)
         }
 
         private enum CodingKeys: String, CodingKey {
-            case key, value, source, note
+            case key, value, source, note, doc
         }
     }
 
@@ -72,6 +76,13 @@ private struct JSONReport: Encodable {
     var databaseConfigured: Bool
     var settings: [Entry]
     var warnings: [String]
+
+    private enum CodingKeys: String, CodingKey {
+        case configFile = "config_file"
+        case database
+        case databaseConfigured = "database_configured"
+        case settings, warnings
+    }
 }
 
 extension String {

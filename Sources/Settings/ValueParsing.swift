@@ -24,44 +24,57 @@ func formatSeconds(_ seconds: Double) -> String {
     return String(seconds)
 }
 
+extension ValueRule {
+    /// `value` if it passes this rule, else nil.
+    func parse(_ value: String) -> ParsedValue? {
+        let trimmed = value.trimmingWhitespace
+        switch self {
+        case .text:
+            return .text(value)
+        case .wholeNumber(let range, _):
+            return Int(trimmed).flatMap { range.contains($0) ? .wholeNumber($0) : nil }
+        case .seconds(let zeroMeans, let maximum):
+            return Double(trimmed).flatMap { seconds in
+                let minimumOK = zeroMeans == nil ? seconds > 0 : seconds >= 0
+                return seconds.isFinite && minimumOK && seconds <= Double(maximum) ? .seconds(seconds) : nil
+            }
+        case .choice(let choices):
+            return choices.contains(trimmed) ? .text(trimmed) : nil
+        case .shortText(let maxBytes, _):
+            return value.utf8.count <= maxBytes ? .text(value) : nil
+        case .name:
+            return Redaction.carriesCredentials(value) ? nil : .text(value)
+        case .identifier:
+            let isStart: (UInt8) -> Bool = {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || $0 == UInt8(ascii: "_")
+            }
+            let isDigit: (UInt8) -> Bool = { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            let bytes = trimmed.utf8
+            guard let first = bytes.first, bytes.count <= Self.maximumIdentifierBytes, isStart(first),
+                bytes.dropFirst().allSatisfy({ isStart($0) || isDigit($0) })
+            else { return nil }
+            return .text(trimmed)
+        }
+    }
+}
+
 extension RawSetting {
     /// The value checked against its key's rule; nil after appending a problem that names the key, the source, the
     /// masked value and what is accepted.
     func parsed(problems: inout [SettingsError.Problem]) -> ParsedValue? {
         let rule = key.rule
-        let trimmed = value.trimmingWhitespace
-        let result: ParsedValue?
-        switch rule {
-        case .text:
-            result = .text(value)
-        case .wholeNumber(let range, _):
-            result = Int(trimmed).flatMap { range.contains($0) ? .wholeNumber($0) : nil }
-        case .seconds(let zeroMeans):
-            result = Double(trimmed).flatMap { seconds in
-                let minimumOK = zeroMeans == nil ? seconds > 0 : seconds >= 0
-                return seconds.isFinite && minimumOK && seconds <= Double(ValueRule.maximumSeconds)
-                    ? .seconds(seconds) : nil
-            }
-        case .choice(let choices):
-            result = choices.contains(trimmed) ? .text(trimmed) : nil
-        case .shortText(let maxBytes, _):
-            result = value.utf8.count <= maxBytes ? .text(value) : nil
-        case .name:
-            result = Redaction.carriesCredentials(value) ? nil : .text(value)
+        if let result = rule.parse(value) { return result }
+        var expected = rule.expected
+        if key == .port, value.hasPrefix("tcp://"), case .environment(let variable) = source {
+            // Kubernetes injects <SERVICE>_PORT=tcp://ip:port for every Service, so a Service named `postgres`
+            // sets POSTGRES_PORT behind the user's back.
+            expected += " (Kubernetes sets \(variable)=tcp://… for a Service of that name; set it explicitly)"
         }
-        if result == nil {
-            var expected = rule.expected
-            if key == .port, value.hasPrefix("tcp://"), case .environment(let variable) = source {
-                // Kubernetes injects <SERVICE>_PORT=tcp://ip:port for every Service, so a Service named `postgres`
-                // sets POSTGRES_PORT behind the user's back.
-                expected += " (Kubernetes sets \(variable)=tcp://… for a Service of that name; set it explicitly)"
-            }
-            problems.append(
-                .invalidValue(
-                    key: keyPath, source: source, value: shown ?? Masking.rejected(value, for: key), expected: expected)
-            )
-        }
-        return result
+        problems.append(
+            .invalidValue(
+                key: keyPath, source: source, value: shown ?? Masking.rejected(value, for: key), expected: expected)
+        )
+        return nil
     }
 }
 

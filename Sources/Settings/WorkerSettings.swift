@@ -1,4 +1,4 @@
-import ConnectionPool
+import PoolConfiguration
 import Postgres
 
 /// Everything the worker needs before it connects, resolved from the environment, `config.yaml` and defaults.
@@ -11,6 +11,8 @@ public struct WorkerSettings: Sendable {
     public var connection: ConnectionConfiguration
     /// The pool's sizes and timeouts.
     public var pool: PoolSettings
+    /// The `worker:` section: how jobs run, where the store lives, how long statements and retries may take.
+    public var worker: WorkerSection
     /// Things worth fixing that do not stop the program: unknown keys, a variable shadowed by a URL.
     public var warnings: [String]
     /// Every effective setting with its source, in the order `worker config` shows them; values already masked.
@@ -20,16 +22,4 @@ public struct WorkerSettings: Sendable {
     public var databaseConfigured: Bool
     /// The config file that was read; nil when the default file does not exist.
     public var configFile: String?
-
-    let lookup: SettingLookup
-
-    /// The unparsed value of a key this module does not interpret, such as `worker.concurrency`: the environment
-    /// (`WORKER_CONCURRENCY`) over the file, nil when neither sets it.
-    ///
-    /// Later settings can start here before they earn a typed property. The value is not masked, so do not use this
-    /// for secrets, and validate it at the call site with `source` in the message.
-    public func value(forKey key: String) -> (value: String, source: SettingSource)? {
-        let keyPath = key.split(separator: ".").map(String.init)
-        return lookup.value(at: keyPath, origin: .environment) ?? lookup.value(at: keyPath, origin: .file)
-    }
 }

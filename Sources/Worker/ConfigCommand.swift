@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Settings
 
 /// `worker config`: the effective settings and where each came from.
@@ -15,16 +14,13 @@ struct ConfigCommand: ParsableCommand {
             Priority, highest first: STORE_DATABASE_POSTGRES_*, DATABASE_POSTGRES_* (and DATABASE_URL), POSTGRES_* \
             (and POSTGRES_DB); then the config file's store.database.postgres, database.postgres (and database.url) \
             and postgres sections; then defaults. A url is the base: keys set at the same or a higher priority override \
-            its parts, while host, port, database, user and password set at a lower priority are ignored. \
-            Passwords are always masked. Invalid settings exit with status 2.
+            its parts, while host, port, database, user and password set at a lower priority are ignored. The \
+            worker section's keys come from WORKER_* variables, then the config file's worker section, then \
+            defaults. Passwords are always masked. Invalid settings exit with status 2.
             """
     )
 
-    @Option(
-        name: .customLong("config"),
-        help: ArgumentHelp("Config file (default: $WORKER_CONFIG, then ./config.yaml if it exists).", valueName: "path")
-    )
-    var configPath: String?
+    @OptionGroup var settings: SettingsOptions
 
     @Flag(help: "Print one JSON object for scripts instead of the table; warnings are included in it.")
     var json = false
@@ -37,14 +33,8 @@ struct ConfigCommand: ParsableCommand {
     var databaseConfigured = false
 
     func run() throws {
-        let settings: WorkerSettings
-        do {
-            settings = try SettingsLoader.load(
-                configPath: configPath, environment: ProcessInfo.processInfo.environment)
-        } catch {
-            for problem in error.problems { printError("worker: \(problem)") }
-            throw ExitCode.invalidInput
-        }
+        // Warnings go to stderr after the table, or into the JSON object.
+        let settings = try self.settings.resolve()
         if databaseConfigured {
             throw settings.databaseConfigured ? ExitCode.success : ExitCode.failure
         }

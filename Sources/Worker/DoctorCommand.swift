@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectionPool
 import Foundation
+import PoolConfiguration
 import Postgres
 import Settings
 import Support

@@ -46,7 +46,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try self.settings.load()
-        let jobs = try loadJobs(files, queryLimits: try settings.queryLimits(), configFile: settings.configFile)
+        let jobs = try loadJobs(files, queryLimits: settings.worker.queryLimits, configFile: settings.configFile)
         if let reportFile,
             let problem = ReportFileCheck.problem(reportFile, files: files, jobs: jobs, configFile: settings.configFile)
         {
@@ -54,13 +54,13 @@ struct Run: AsyncParsableCommand {
             throw ExitCode.invalidInput
         }
         var options = BatchRunner.Options()
-        options.parallelJobs = try parallelJobs ?? settings.integer("worker.parallel_jobs", default: 4)
-        options.defaultConcurrency = try settings.integer("worker.concurrency", default: 4)
-        options.store = try settings.memoryStore()
-        options.retry = try settings.retryPolicy()
+        options.parallelJobs = parallelJobs ?? settings.worker.parallelJobs
+        options.defaultConcurrency = settings.worker.concurrency
+        options.store = settings.worker.memoryStore
+        options.retry = settings.worker.retryPolicy
         bootstrapLogging(quiet: quiet)
         if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
-        let grace = try settings.seconds("worker.shutdown_grace", default: .seconds(30))
+        let grace = settings.worker.shutdownGrace
         let shutdown = options.shutdown
         let batch = Task { [options] in await BatchRunner(settings: settings, options: options).run(jobs) }
         let watcher = SignalWatcher([SIGINT, SIGTERM]) { signal in
@@ -132,7 +132,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let settings = try self.settings.load()
-        let jobs = try loadJobs(files, queryLimits: try settings.queryLimits(), configFile: settings.configFile)
+        let jobs = try loadJobs(files, queryLimits: settings.worker.queryLimits, configFile: settings.configFile)
         print("\(jobs.count) job(s) in \(files.count) file(s): valid")
     }
 }
@@ -151,7 +151,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try self.settings.load()
-        let store = try settings.memoryStore()
+        let store = settings.worker.memoryStore
         let manager = GlobalConnectionManager.shared
         let reference = manager.pool(for: settings.connection, settings: settings.pool, holder: "migrate")
         do {
@@ -185,80 +185,5 @@ func bootstrapLogging(quiet: Bool) {
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = quiet ? .error : .notice
         return handler
-    }
-}
-
-extension WorkerSettings {
-    /// The memory store named by `worker.store_schema` and `worker.text_search_config` (defaults `memory`, `english`);
-    /// invalid names end the program with exit code 2 before anything connects.
-    func memoryStore() throws -> MemoryStore {
-        let store = MemoryStore(
-            schema: value(forKey: "worker.store_schema")?.value ?? "memory",
-            textSearchConfig: value(forKey: "worker.text_search_config")?.value ?? "english",
-            timeouts: try statementTimeouts()
-        )
-        do {
-            try store.validate()
-        } catch {
-            // The error quotes the name, which may be a URL pasted into the wrong key.
-            let secrets = [store.schema, store.textSearchConfig].flatMap { Redaction.apparentSecrets(in: $0) }
-            printError(
-                "worker: \(Redaction.redact("\(error)", secrets: secrets)) (worker.store_schema / worker.text_search_config)"
-            )
-            throw ExitCode.invalidInput
-        }
-        return store
-    }
-
-    /// `worker.retry.attempts`, `worker.retry.initial_delay` and `worker.retry.max_delay` (seconds).
-    func retryPolicy() throws -> RetryPolicy {
-        let defaults = RetryPolicy()
-        return RetryPolicy(
-            attempts: try integer("worker.retry.attempts", default: defaults.attempts),
-            initialDelay: try seconds("worker.retry.initial_delay", default: defaults.initialDelay),
-            maximumDelay: try seconds("worker.retry.max_delay", default: defaults.maximumDelay)
-        )
-    }
-
-    /// `worker.query_timeout` and `worker.ingest_timeout` (seconds, 0 = none).
-    func statementTimeouts() throws -> StatementTimeouts {
-        let defaults = StatementTimeouts()
-        return StatementTimeouts(
-            query: try seconds("worker.query_timeout", default: defaults.query),
-            ingest: try seconds("worker.ingest_timeout", default: defaults.ingest)
-        )
-    }
-
-    /// `worker.query_max_chars` and `worker.query_max_words`.
-    func queryLimits() throws -> QueryLimits {
-        let defaults = QueryLimits()
-        return QueryLimits(
-            maxCharacters: try integer("worker.query_max_chars", default: defaults.maxCharacters),
-            maxWords: try integer("worker.query_max_words", default: defaults.maxWords)
-        )
-    }
-
-    /// A number of seconds from the `worker:` section, fractions allowed, at most an hour.
-    func seconds(_ key: String, default fallback: Duration) throws -> Duration {
-        guard let (text, source) = value(forKey: key) else { return fallback }
-        guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds >= 0, seconds <= 3600 else {
-            printError(
-                "worker: \(source): invalid value '\(Redaction.maskValue(text))' for \(key); expected seconds from 0 to 3600"
-            )
-            throw ExitCode.invalidInput
-        }
-        return .milliseconds(Int(seconds * 1000))
-    }
-
-    /// A whole number from the `worker:` section (or its `WORKER_…` variable), at least 1.
-    func integer(_ key: String, default fallback: Int) throws -> Int {
-        guard let (text, source) = value(forKey: key) else { return fallback }
-        guard let number = Int(text.trimmingCharacters(in: .whitespaces)), number >= 1 else {
-            printError(
-                "worker: \(source): invalid value '\(Redaction.maskValue(text))' for \(key); expected a whole number of "
-                    + "at least 1")
-            throw ExitCode.invalidInput
-        }
-        return number
     }
 }

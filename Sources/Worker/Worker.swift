@@ -44,35 +44,13 @@ extension ExitCode {
         self.init(status.rawValue)
     }
 
-    static let invalidInput = ExitCode(ExitStatus.invalidInput)
-    static let databaseUnavailable = ExitCode(ExitStatus.databaseUnavailable)
+    static let invalidInput = ExitCode(ExitCode.invalidInput)
+    static let databaseUnavailable = ExitCode(ExitCode.databaseUnavailable)
 
     /// A connection that could not be opened: unavailable only when that may pass; refused credentials are
     /// configuration.
     static func cannotConnect(_ error: any Error) -> ExitCode {
         ExitCode(FailureDiagnosis(error).kind.exitStatus)
-    }
-}
-
-/// The settings every command that connects reads: `config.yaml` (or `--config`), the environment, the defaults.
-struct SettingsOptions: ParsableArguments {
-    @Option(
-        name: .customLong("config"),
-        help: ArgumentHelp("Config file (default: $WORKER_CONFIG, then ./config.yaml if it exists).", valueName: "path")
-    )
-    var configPath: String?
-
-    /// Loads and checks the settings before anything connects; invalid ones end the program with exit code 2.
-    func load() throws -> WorkerSettings {
-        let settings: WorkerSettings
-        do {
-            settings = try SettingsLoader.load(configPath: configPath, environment: ProcessInfo.processInfo.environment)
-        } catch {
-            for problem in error.problems { printError("worker: \(problem)") }
-            throw ExitCode.invalidInput
-        }
-        for warning in settings.warnings { printError("worker: warning: \(warning)") }
-        return settings
     }
 }
 

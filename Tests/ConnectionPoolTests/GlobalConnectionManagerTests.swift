@@ -1,5 +1,6 @@
 import ConnectionPool
 import Foundation
+import PoolConfiguration
 import Postgres
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import PoolConfiguration
 import Testing
 
 @testable import ConnectionPool

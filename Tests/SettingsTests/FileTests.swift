@@ -125,6 +125,7 @@ import Testing
                 "\(file):9: unknown key 'host' in database; did you mean 'database.postgres.host'?",
                 "\(file):12: unknown key 'url' in store.database; did you mean 'store.database.postgres.url'?",
                 "\(file):13: unknown key 'frobnicate' at the top level",
+                "\(file):16: unknown key 'whatever' in worker",
             ])
         // Unknown keys are not read, and do not stop the program.
         #expect(settings.pool.minSize == 10)

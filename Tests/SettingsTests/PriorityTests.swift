@@ -1,4 +1,4 @@
-import ConnectionPool
+import PoolConfiguration
 import Testing
 
 @testable import Postgres
@@ -111,7 +111,7 @@ func expectedSource(_ rung: Rung, key: String, path: String?, lines: [Rung: Int]
         #expect(!settings.databaseConfigured)
         #expect(settings.configFile == nil)
         #expect(settings.warnings.isEmpty)
-        #expect(settings.entries.map(\.key) == SettingKey.allCases.map(\.rawValue))
+        #expect(settings.entries.map(\.key) == SettingKey.allCases.map(\.shownName))
         for key in ["pool_size", "max_overflow", "pool_timeout", "pool_recycle", "idle_timeout", "leak_threshold"] {
             #expect(settings.entry(key)?.source == .default, "\(key)")
         }
@@ -200,17 +200,17 @@ func expectedSource(_ rung: Rung, key: String, path: String?, lines: [Rung: Int]
         #expect(!settings.databaseConfigured)
     }
 
-    @Test func workerKeysReadThroughTheGenericAccessor() throws {
-        let yaml = "worker:\n  concurrency: 4\n  parallel_jobs: 2\n  anything: {nested: [1, 2]}\n"
+    @Test func workerKeysAreTypedWithTheEnvironmentOverTheFile() throws {
+        let yaml = "worker:\n  concurrency: 3\n  parallel_jobs: 2\n  retry:\n    initial_delay: 0.2\n"
         let (settings, path) = try load(yaml, environment: ["WORKER_PARALLEL_JOBS": "8"])
         #expect(settings.warnings.isEmpty)
-        let concurrency = try #require(settings.value(forKey: "worker.concurrency"))
-        #expect(concurrency.value == "4")
-        #expect(concurrency.source == .file(path: path ?? "", line: 2))
-        let parallel = try #require(settings.value(forKey: "worker.parallel_jobs"))
-        #expect(parallel.value == "8")
-        #expect(parallel.source == .environment(variable: "WORKER_PARALLEL_JOBS"))
-        #expect(settings.value(forKey: "worker.missing") == nil)
+        #expect(settings.worker.concurrency == 3)
+        #expect(settings.entry("worker.concurrency")?.source == .file(path: path ?? "", line: 2))
+        #expect(settings.worker.parallelJobs == 8)
+        #expect(settings.entry("worker.parallel_jobs")?.source == .environment(variable: "WORKER_PARALLEL_JOBS"))
+        #expect(settings.worker.retryInitialDelay == .milliseconds(200))
+        #expect(settings.entry("worker.retry.initial_delay")?.source == .file(path: path ?? "", line: 5))
+        #expect(settings.entry("worker.retry.attempts")?.source == .default)
     }
 }
 

@@ -28,7 +28,7 @@ import Testing
         let json = try settings.jsonReport()
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(object["database"] as? String == "postgresql://app:***@db:5432/prod")
-        #expect(object["databaseConfigured"] as? Bool == true)
+        #expect(object["database_configured"] as? Bool == true)
         #expect((object["warnings"] as? [String])?.count == 1)
         let entries = try #require(object["settings"] as? [[String: Any]])
         let poolSize = try #require(entries.first { $0["key"] as? String == "pool_size" })

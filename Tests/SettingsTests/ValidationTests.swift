@@ -9,6 +9,7 @@ struct InvalidValue: Sendable, CustomTestStringConvertible {
     var accepted: String
     var testDescription: String { "\(key): \(value)" }
 
+    /// Connection and pool keys by their name (set under `postgres:`), `worker:` keys by their whole path.
     static let all: [InvalidValue] = [
         .init(key: "pool_size", value: "abc", accepted: "a whole number from 0 to 262143"),
         .init(key: "pool_size", value: "-1", accepted: "a whole number from 0 to 262143"),
@@ -41,33 +42,70 @@ struct InvalidValue: Sendable, CustomTestStringConvertible {
         .init(
             key: "sslmode", value: "REQUIRE", accepted: "one of disable, allow, prefer, require, verify-ca, verify-full"
         ),
+        .init(key: "worker.concurrency", value: "abc", accepted: "a whole number of at least 1"),
+        .init(key: "worker.concurrency", value: "0", accepted: "a whole number of at least 1"),
+        .init(key: "worker.parallel_jobs", value: "-2", accepted: "a whole number of at least 1"),
+        .init(key: "worker.retry.attempts", value: "2.5", accepted: "a whole number of at least 1"),
+        .init(key: "worker.query_max_chars", value: "0", accepted: "a whole number of at least 1"),
+        .init(key: "worker.query_max_words", value: "many", accepted: "a whole number of at least 1"),
+        .init(key: "worker.shutdown_grace", value: "-1", accepted: "a number of seconds from 0 to 3600"),
+        .init(key: "worker.retry.initial_delay", value: "soon", accepted: "a number of seconds from 0 to 3600"),
+        .init(key: "worker.retry.max_delay", value: "3601", accepted: "a number of seconds from 0 to 3600"),
+        .init(key: "worker.query_timeout", value: "inf", accepted: "0 = the server's statement_timeout applies"),
+        .init(key: "worker.ingest_timeout", value: "5m", accepted: "a number of seconds from 0 to 3600"),
+        .init(key: "worker.store_schema", value: "Memory", accepted: "a plain lower-case identifier"),
+        .init(key: "worker.store_schema", value: "memory; drop", accepted: "[a-z_][a-z0-9_]*"),
+        .init(
+            key: "worker.store_schema", value: String(repeating: "m", count: 64), accepted: "at most 63 characters"),
+        .init(key: "worker.text_search_config", value: "1english", accepted: "a plain lower-case identifier"),
     ]
+
+    /// The key path in the file: `postgres.` before a connection or pool key.
+    var filePath: String { key.hasPrefix("worker.") ? key : "postgres.\(key)" }
+
+    /// The key as nested YAML, its value on the last line (line `filePath`'s component count).
+    var yaml: String {
+        var text = ""
+        for (depth, component) in filePath.split(separator: ".").enumerated() {
+            text += String(repeating: "  ", count: depth) + "\(component):"
+            text += depth == filePath.split(separator: ".").count - 1 ? " \"\(value)\"\n" : "\n"
+        }
+        return text
+    }
+
+    /// The variable that sets the key, and the key path messages name for it: the database layer for a connection or
+    /// pool key (`DATABASE_POSTGRES_POOL_SIZE`), the worker section's own for a worker key.
+    var variable: (name: String, keyPath: String) {
+        if key.hasPrefix("worker.") { return (key.replacingOccurrences(of: ".", with: "_").uppercased(), key) }
+        return ("DATABASE_POSTGRES_\(key.uppercased())", "database.postgres.\(key)")
+    }
 }
 
 @Suite struct ValidationTests {
     @Test(arguments: InvalidValue.all)
     func invalidValueInTheFileNamesKeyLineValueAndAccepted(_ invalid: InvalidValue) throws {
-        let (error, path) = try loadError("postgres:\n  \(invalid.key): \"\(invalid.value)\"\n")
+        let (error, path) = try loadError(invalid.yaml)
         let problem = try #require(error.problems.first)
+        let line = invalid.filePath.split(separator: ".").count
         #expect(error.problems.count == 1)
-        #expect(problem.key == "postgres.\(invalid.key)")
-        #expect(problem.source == .file(path: path ?? "", line: 2))
+        #expect(problem.key == invalid.filePath)
+        #expect(problem.source == .file(path: path ?? "", line: line))
         #expect(problem.value == invalid.value)
         #expect(
             problem.description.hasPrefix(
-                "\(path ?? ""):2: invalid value '\(invalid.value)' for postgres.\(invalid.key); expected "))
+                "\(path ?? ""):\(line): invalid value '\(invalid.value)' for \(invalid.filePath); expected "))
         #expect(problem.description.contains(invalid.accepted))
     }
 
     @Test(arguments: InvalidValue.all)
     func invalidValueInTheEnvironmentNamesTheVariable(_ invalid: InvalidValue) throws {
-        let variable = "DATABASE_POSTGRES_\(invalid.key.uppercased())"
+        let (variable, keyPath) = invalid.variable
         let (error, _) = try loadError(environment: [variable: invalid.value])
         let problem = try #require(error.problems.first)
         #expect(problem.source == .environment(variable: variable))
         #expect(
             problem.description.hasPrefix(
-                "env \(variable): invalid value '\(invalid.value)' for database.postgres.\(invalid.key); expected "))
+                "env \(variable): invalid value '\(invalid.value)' for \(keyPath); expected "))
         #expect(problem.description.contains(invalid.accepted))
     }
 

@@ -91,9 +91,9 @@ import Testing
         for (index, key) in SweptKey.all.enumerated() {
             var keyForms = forms
             if key.isUser { keyForms.append(("user:password", "\(server.role):\(Self.password)")) }
-            // Every form in the environment, and one in the file, taking turns. A `worker:` key is read by `run`
-            // alone, while every other command runs in full (`doctor` for seconds), so it gets one form in one
-            // place, both taking turns.
+            // Every form in the environment, and one in the file, taking turns. No `worker:` key takes a URL, user
+            // info or conninfo string (they are numbers, seconds and identifiers), so every command refuses it before
+            // it runs; one form in one place, both taking turns, is enough.
             let turn = keyForms[index % keyForms.count]
             if !key.isWorkerKey {
                 for (form, value) in keyForms {
@@ -107,8 +107,8 @@ import Testing
             }
         }
         let statuses = try await Self.sweep(scenarios.map { $0.with(retries: "1") }, server: server)
-        // A host or user holding a URL or user:password@host is refused before anything runs: every command,
-        // `validate` included (it reads the settings `run` would use), exits 2.
+        // A host or user holding a URL or user:password@host, or a worker key holding anything of the kind, is refused
+        // before anything runs: every command, `validate` and `config` included, exits 2.
         for scenario in scenarios where scenario.refused {
             #expect(statuses[scenario.name] == [2], "\(scenario.name): \(statuses[scenario.name] ?? [])")
         }
@@ -305,10 +305,11 @@ struct SweptKey: Sendable {
         ]
         if let replaces { base[replaces] = nil }
         // Hosts and users refuse a URL and user info; an application_name of PostgreSQL's 63 bytes or more is
-        // refused too, since the server would quote it in a notice libpq prints itself.
+        // refused too, since the server would quote it in a notice libpq prints itself; and every worker key, whose
+        // values are numbers, seconds and identifiers.
         let refused =
             refusesCredentials && (form == "URL" || form == "user info")
-            || isApplicationName && value.utf8.count > 55
+            || isApplicationName && value.utf8.count > 55 || isWorkerKey
         if inFile, let fileKeyPath {
             let yaml = base.sorted { $0.key < $1.key }.map { "postgres.\($0.key): \(yamlString($0.value))\n" }.joined()
             return .init(

@@ -1,0 +1,43 @@
+/// The keys of the `worker:` section (and their `WORKER_*` variables), validated and typed. What each accepts and its
+/// default are its row in the settings table (``SettingKey/definition``).
+public struct WorkerSection: Sendable, Equatable {
+    /// Tasks per job, for jobs that set no `concurrency` (`worker.concurrency`).
+    public var concurrency: Int
+    /// Jobs running at the same time (`worker.parallel_jobs`).
+    public var parallelJobs: Int
+    /// The PostgreSQL schema of the memory store (`worker.store_schema`); a plain lower-case identifier.
+    public var storeSchema: String
+    /// The store's full-text configuration (`worker.text_search_config`); a plain lower-case identifier.
+    public var textSearchConfig: String
+    /// How long running units may finish after a signal (`worker.shutdown_grace`).
+    public var shutdownGrace: Duration
+    /// Tries per unit, the first included (`worker.retry.attempts`).
+    public var retryAttempts: Int
+    /// Delay before the first retry (`worker.retry.initial_delay`).
+    public var retryInitialDelay: Duration
+    /// Longest delay between tries (`worker.retry.max_delay`).
+    public var retryMaxDelay: Duration
+    /// Characters a query may have (`worker.query_max_chars`).
+    public var queryMaxChars: Int
+    /// Words a query may have (`worker.query_max_words`).
+    public var queryMaxWords: Int
+    /// `statement_timeout` of a query's search; zero sets none (`worker.query_timeout`).
+    public var queryTimeout: Duration
+    /// `statement_timeout` of each statement of an ingest batch; zero sets none (`worker.ingest_timeout`).
+    public var ingestTimeout: Duration
+
+    init(_ values: ResolvedKeys) {
+        concurrency = values.number(.concurrency)
+        parallelJobs = values.number(.parallelJobs)
+        storeSchema = values.text(.storeSchema)
+        textSearchConfig = values.text(.textSearchConfig)
+        shutdownGrace = values.duration(.shutdownGrace)
+        retryAttempts = values.number(.retryAttempts)
+        retryInitialDelay = values.duration(.retryInitialDelay)
+        retryMaxDelay = values.duration(.retryMaxDelay)
+        queryMaxChars = values.number(.queryMaxChars)
+        queryMaxWords = values.number(.queryMaxWords)
+        queryTimeout = values.duration(.queryTimeout)
+        ingestTimeout = values.duration(.ingestTimeout)
+    }
+}
