@@ -50,7 +50,7 @@ let package = Package(
             name: "Settings",
             dependencies: [
                 "Diagnostics",
-                "YAMLAliasGuard",
+                "YAMLReading",
                 "Postgres",
                 "ConnectionPool",
                 "Support",
@@ -59,13 +59,14 @@ let package = Package(
             ]
         ),
         .target(name: "Diagnostics"),
+        .target(name: "CYAMLEvents"),
         .target(
-            name: "YAMLAliasGuard",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            name: "YAMLReading",
+            dependencies: ["CYAMLEvents", "Diagnostics", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "Jobs",
-            dependencies: ["CivilDate", "Diagnostics", "YAMLAliasGuard", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CivilDate", "Diagnostics", "YAMLReading", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "MemoryStore",
@@ -133,7 +134,10 @@ let package = Package(
             name: "WorkerTests",
             dependencies: ["Worker", "Postgres", "ConnectionPool", "Support"]
         ),
-        .testTarget(name: "YAMLAliasGuardTests", dependencies: ["YAMLAliasGuard"]),
+        .testTarget(
+            name: "YAMLReadingTests",
+            dependencies: ["YAMLReading", "CYAMLEvents", .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(name: "CivilDateTests", dependencies: ["CivilDate"]),
         .testTarget(name: "FuzzTests", dependencies: ["Jobs", "Settings"]),
         .testTarget(
