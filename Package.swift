@@ -72,7 +72,7 @@ let package = Package(
             name: "MemoryStore",
             dependencies: ["Postgres"]
         ),
-        .target(name: "SampleData", dependencies: ["CivilDate"]),
+        .target(name: "SampleData", dependencies: ["CivilDate"], resources: [.embedInCode("topics.txt")]),
         .target(
             name: "Batch",
             dependencies: [
