@@ -1,7 +1,7 @@
 # memory-worker: common tasks. `make help` lists them.
 #
 # Needs GNU make and bash. On Debian/Ubuntu `make setup` installs the system packages
-# (libpq-dev, postgresql, pkg-config); Swift itself must already be installed.
+# (libpq-dev, libyaml-dev, postgresql, pkg-config, openssl, shellcheck); Swift itself must already be installed.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -13,8 +13,10 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 endif
 
-APT_PACKAGES := libpq-dev postgresql pkg-config openssl
+APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck
 SWIFT_FORMAT_PATHS := Sources Tests Package.swift
+# Every shell script in scripts/ and .ci/, found by its `#!` line so a new one is linted too.
+SHELL_SCRIPTS := $(shell grep -lE '^\#!.*[/ ](ba)?sh$$' scripts/* .ci/*)
 # Job files for `make run`; override with `make run JOBS="jobs/a.yaml jobs/b.yaml"`.
 JOBS ?= $(wildcard jobs/*.yaml)
 
@@ -25,7 +27,7 @@ help:
 	@echo 'make build     swift build'
 	@echo 'make run       swift run worker jobs/*.yaml (starts the private PostgreSQL if no database is configured)'
 	@echo 'make test      swift test + Concurrency tests under TSan, against the private PostgreSQL (scripts/test)'
-	@echo 'make lint      swift format lint --strict'
+	@echo 'make lint      swift format lint --strict; shellcheck over scripts/ and .ci/'
 	@echo 'make format    swift format --in-place'
 	@echo 'make pg-start  start the private PostgreSQL (scripts/pg-local start; prints its URL)'
 	@echo 'make pg-stop   stop it'
@@ -68,8 +70,9 @@ run: setup
 test: setup
 	scripts/test
 
-lint:
+lint: setup
 	swift format lint --strict --recursive --parallel $(SWIFT_FORMAT_PATHS)
+	shellcheck $(SHELL_SCRIPTS)
 
 format:
 	swift format format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)

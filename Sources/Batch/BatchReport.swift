@@ -22,7 +22,7 @@ public struct BatchReport: Sendable, Codable {
         public var jobsInterrupted = 0
         /// Jobs that did not run: a dependency did not succeed, or the batch stopped before their turn.
         public var jobsSkipped: Int
-        /// The process's peak resident memory so far (getrusage), for spotting a batch that grows with its input.
+        /// The process's peak resident memory so far (Linux's `VmHWM`), for spotting a batch that grows with its input.
         public var peakRSSMB: Double?
         /// Why no job ran, when the memory store could not be prepared.
         public var failure: Failure?

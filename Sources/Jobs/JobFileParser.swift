@@ -1,6 +1,6 @@
 import Diagnostics
 import Foundation
-import YAMLAliasGuard
+import YAMLReading
 import Yams
 
 /// Reads one job file into job drafts: the file, the YAML, and the layout (one job, or a `jobs:` list). The
@@ -12,16 +12,13 @@ enum JobFileParser {
 
     static func parse(file: String, queryLimits: QueryLimits, problems: inout FileProblems) -> [JobDraft] {
         guard let text = read(file, problems: &problems) else { return [] }
-        if let refusal = AliasBudget.check(text, maxAddedNodes: maxAliasExpansion) {
-            problems.add(line: refusal.line, "refused YAML: \(refusal.message)")
-            return []
-        }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLDocument.compose(
+                text, maxAliasExpansion: maxAliasExpansion,
+                oneDocument: "a job file holds one document, so list several jobs under 'jobs:' instead")
         } catch {
-            let (line, message) = yamlProblem(error, text: text)
-            problems.add(line: line, message)
+            problems.add(line: error.line ?? 1, error.message)
             return []
         }
         guard let root, root.null == nil else {
@@ -119,33 +116,5 @@ enum JobFileParser {
         let bytes = [UInt8](data)
         let offset = bytes.withUnsafeBytes { JSONRecord.invalidUTF8Offset($0) } ?? 0
         return bytes[..<offset].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
-    }
-
-    /// A YAML syntax error as a line and message. libyaml's text never quotes the document, so it stays short.
-    private static func yamlProblem(_ error: any Error, text: String) -> (Int, String) {
-        guard let error = error as? YamlError else {
-            return (1, "invalid YAML: \(Quote.line(String(describing: error)))")
-        }
-        switch error {
-        case .composer(let context, _, let mark, _) where context?.text == "expected a single document in the stream":
-            return (
-                mark.line,
-                "invalid YAML: a second document starts here ('---'); a job file holds one document, so list "
-                    + "several jobs under 'jobs:' instead"
-            )
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            var message = "invalid YAML at column \(mark.column): \(Quote.line(problem))"
-            if let context { message += " (\(Quote.line(context.text)) at line \(context.mark.line))" }
-            return (mark.line, message)
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { Quote.text($0) }.joined(separator: ", ")
-            return (context.mark.line, "invalid YAML: field \(keys) appears twice in one mapping; keep one")
-        case .reader(let problem, let offset, _, _):
-            let line = offset.map { offset in text.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } } ?? 1
-            return (line, "invalid YAML: \(Quote.line(problem))")
-        default:
-            return (1, "invalid YAML: \(error)")
-        }
     }
 }

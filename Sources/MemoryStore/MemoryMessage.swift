@@ -4,7 +4,7 @@ import Foundation
 /// One message of a conversation, as a batch hands it to ``MemoryStore/ingest(_:maxChunkChars:on:)``.
 ///
 /// Storing the same message again is a duplicate, which is what makes re-running a batch harmless, however the input
-/// was cut into files. What "the same" means depends on what the source says about the message (``Identity``):
+/// was cut into files. What "the same" means depends on what the source says about the message:
 /// - with a ``sourceID``: user, session and that id;
 /// - else with ``createdAt``: user, session, `createdAt`, role and content;
 /// - else (the last resort): user, session, ``position`` and content.

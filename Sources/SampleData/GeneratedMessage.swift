@@ -45,39 +45,16 @@ public struct GeneratedMessage: Sendable, Equatable {
     /// guarantee, and 200,000 messages encode several times faster this way.
     public func appendJSON(to buffer: inout [UInt8]) {
         buffer.append(contentsOf: #"{"user":"#.utf8)
-        JSONText.appendString(user, to: &buffer)
+        TextEscaping.appendJSONString(user, to: &buffer)
         buffer.append(contentsOf: #","session":"#.utf8)
-        JSONText.appendString(session, to: &buffer)
+        TextEscaping.appendJSONString(session, to: &buffer)
         buffer.append(contentsOf: #","role":"#.utf8)
-        JSONText.appendString(role.rawValue, to: &buffer)
+        TextEscaping.appendJSONString(role.rawValue, to: &buffer)
         buffer.append(contentsOf: #","content":"#.utf8)
-        JSONText.appendString(content, to: &buffer)
+        TextEscaping.appendJSONString(content, to: &buffer)
         buffer.append(contentsOf: #","created_at":"#.utf8)
-        JSONText.appendString(createdAtText, to: &buffer)
+        TextEscaping.appendJSONString(createdAtText, to: &buffer)
         buffer.append(UInt8(ascii: "}"))
-    }
-}
-
-/// JSON string escaping per RFC 8259: quotes, backslashes and control characters; other text stays UTF-8.
-enum JSONText {
-    static func appendString(_ text: String, to buffer: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        buffer.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): buffer.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): buffer.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): buffer.append(contentsOf: #"\n"#.utf8)
-            case UInt8(ascii: "\r"): buffer.append(contentsOf: #"\r"#.utf8)
-            case UInt8(ascii: "\t"): buffer.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                buffer.append(contentsOf: #"\u00"#.utf8)
-                buffer.append(hex[Int(byte >> 4)])
-                buffer.append(hex[Int(byte & 0x0F)])
-            default: buffer.append(byte)
-            }
-        }
-        buffer.append(UInt8(ascii: "\""))
     }
 }
 

@@ -1,7 +1,7 @@
 import Configuration
 import Diagnostics
 import Foundation
-import YAMLAliasGuard
+import YAMLReading
 import Yams
 
 /// `config.yaml`, read once.
@@ -59,14 +59,13 @@ struct ConfigFile: Sendable {
     private static func parse(text: String, data: Data, path: String) throws(SettingsError) -> ConfigFile {
         // swift-configuration flattens each alias into keys of its own, at a cost that grows faster than the
         // expansion; a config file has a few dozen keys, so a thousand is generous.
-        if let refusal = AliasBudget.check(text, maxAddedNodes: 1_000) {
-            throw SettingsError([.file(path, line: refusal.line, "refused YAML: \(refusal.message)")])
-        }
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLDocument.compose(
+                text, maxAliasExpansion: 1_000,
+                oneDocument: "a config file holds one document; merge the settings into it")
         } catch {
-            throw SettingsError([yamlProblem(error, path: path, text: text)])
+            throw SettingsError([.file(path, line: error.line, error.message)])
         }
         // An empty document (or one that is only comments) sets nothing, like a missing default file.
         guard let root, root.null == nil else {
@@ -104,30 +103,6 @@ struct ConfigFile: Sendable {
     /// Where `keyPath` is set, as precisely as known.
     func source(of keyPath: [String]) -> SettingSource {
         .file(path: path, line: lines[keyPath.joined(separator: ".")])
-    }
-
-    /// A YAML syntax error as `path:line:column: invalid YAML: problem`. The problem text comes from libyaml and
-    /// never quotes the document, so no value (and no password) can leak through it.
-    private static func yamlProblem(_ error: any Error, path: String, text: String) -> SettingsError.Problem {
-        guard let error = error as? YamlError else {
-            return .file(path, "invalid YAML: \(type(of: error))")
-        }
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            var message = "invalid YAML: \(Quote.line(problem))"
-            if let context { message += " (\(Quote.line(context.text)) at line \(context.mark.line))" }
-            return .file(path, line: mark.line, column: mark.column, message)
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { Quote.text($0) }.joined(separator: ", ")
-            return .file(
-                path, line: context.mark.line, column: context.mark.column, "invalid YAML: duplicate key \(keys)")
-        case .reader(let problem, let offset, _, _):
-            let line = offset.map { offset in text.prefix(offset).reduce(1) { $1 == "\n" ? $0 + 1 : $0 } }
-            return .file(path, line: line, "invalid YAML: \(Quote.line(problem))")
-        default:
-            return .file(path, "invalid YAML")
-        }
     }
 }
 

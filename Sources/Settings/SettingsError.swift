@@ -25,12 +25,9 @@ public struct SettingsError: Error, Sendable, CustomStringConvertible {
         }
 
         /// A problem with the file itself (missing, unreadable, not YAML), located as precisely as known.
-        static func file(_ path: String, line: Int? = nil, column: Int? = nil, _ message: String) -> Problem {
+        static func file(_ path: String, line: Int? = nil, _ message: String) -> Problem {
             var location = path
-            if let line {
-                location += ":\(line)"
-                if let column { location += ":\(column)" }
-            }
+            if let line { location += ":\(line)" }
             return Problem(
                 key: nil, source: .file(path: path, line: line), value: nil, description: "\(location): \(message)")
         }

@@ -6,8 +6,8 @@ import Postgres
 import Settings
 import Support
 
-/// `worker doctor`: the Python service's connection-pool integration scenarios, run live against the configured
-/// database, one ✅ or ❌ line each.
+/// `worker doctor`: the pool's scenarios (one manager, shared pools, settings applied, no leak, a stable connection
+/// count over many jobs), run live against the configured database, one ✅ or ❌ line each.
 ///
 /// Unit tests prove the pool against the test cluster; this proves it against the database a deployment actually
 /// uses (its `max_connections`, its PgBouncer, its settings), before a batch finds out the hard way. The doctor's

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Postgres
 
-/// `worker monitor`: the server's view of the current database's connections, like the Python service's
-/// `connection_monitor.py` (`continuous 10 60` becomes `--interval 10 --duration 60`).
+/// `worker monitor`: the server's view of the current database's connections, once or every `--interval` seconds
+/// for `--duration` seconds.
 ///
 /// The pool's own statistics say what the pool believes; this says what the server sees, which is what runs out
 /// when something leaks. It uses one connection of its own, outside any pool, and leaves that connection out of

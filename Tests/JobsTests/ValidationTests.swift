@@ -297,7 +297,7 @@ import Testing
     @Test func duplicateKeyIsAYAMLProblem() throws {
         let folder = try TempFolder()
         let problem = try singleProblem("name: a\nkind: query\nname: b\n", in: folder)
-        #expect(problem.hasSuffix(":1: invalid YAML: field 'name' appears twice in one mapping; keep one"))
+        #expect(problem.hasSuffix(":1: invalid YAML: key 'name' appears twice in one mapping; keep one"))
     }
 
     @Test func secondDocumentIsRefused() throws {

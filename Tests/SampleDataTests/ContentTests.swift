@@ -101,6 +101,34 @@ import Testing
         #expect(names.count == 2 * SampleUser.maximumCount)
     }
 
+    /// `topics.txt` read whole: every topic with its ten nouns, six verbs and six adjectives, words without padding.
+    /// The generated data depends on the exact lists, so the first topic is pinned too.
+    @Test func everyTopicHasItsWords() {
+        #expect(Topic.all.count == 14)
+        #expect(Set(Topic.all.map(\.name)).count == Topic.all.count)
+        for topic in Topic.all {
+            #expect(
+                (topic.nouns.count, topic.verbs.count, topic.adjectives.count) == (10, 6, 6), "\(topic.name)")
+            let words = topic.nouns + topic.verbs + topic.adjectives
+            #expect(words.allSatisfy { !$0.isEmpty && $0.trimmingCharacters(in: .whitespaces) == $0 }, "\(topic.name)")
+        }
+        #expect(
+            Topic.all.first
+                == Topic(
+                    name: "hiking",
+                    nouns: [
+                        "trail", "summit", "backpack", "switchback", "ridge", "trailhead", "blister", "compass",
+                        "tent", "waterfall",
+                    ],
+                    verbs: ["climb", "pack", "navigate", "descend", "hike", "scout"],
+                    adjectives: ["steep", "muddy", "alpine", "rocky", "scenic", "exposed"]))
+    }
+
+    @Test func aTopicLineOfAnotherFormIsSkipped() {
+        let topics = Topic.parse("# comment\nchess\n  nouns: pawn, rook\n  moves: e4\n  verbs: castle\n")
+        #expect(topics == [Topic(name: "chess", nouns: ["pawn", "rook"], verbs: ["castle"])])
+    }
+
     @Test func distinctiveWordsAreNotVocabulary() {
         let vocabulary = Set(
             Topic.all.flatMap { $0.nouns + $0.verbs + $0.adjectives }.flatMap { Self.words($0) })

@@ -1,7 +1,4 @@
-// CYaml is Yams' copy of libyaml. Yams exposes no event stream, and by the time it hands back a composed tree the
-// damage is done: composing an alias used as a mapping key hashes the expanded key for Yams' duplicate check, and
-// swift-configuration flattens every alias it reaches into keys of its own.
-import CYaml
+import CYAMLEvents
 
 /// Refuses YAML whose aliases would expand into far more nodes than the text holds ("billion laughs"), before
 /// anything composes it.
@@ -11,27 +8,35 @@ import CYaml
 /// with wider lists. So this counts, from libyaml's events alone, how many nodes the aliases add, and refuses the
 /// text once that exceeds a budget. An alias used as a mapping key is refused outright: no real file needs one, and
 /// a duplicate-key check hashes the whole expansion.
-public enum AliasBudget {
+///
+/// Events, because Yams offers none: by the time it hands back a composed tree the damage is done (composing an
+/// alias used as a mapping key hashes the expanded key for Yams' duplicate check, and swift-configuration flattens
+/// every alias it reaches into keys of its own). `CYAMLEvents` says why they come from the system's libyaml.
+package enum AliasBudget {
     /// Why the text was refused, with the 1-based line of the alias that crossed the line.
-    public struct Refusal: Error, Sendable, Equatable {
-        public var line: Int
-        public var message: String
+    package struct Refusal: Error, Sendable, Equatable {
+        package var line: Int
+        package var message: String
     }
 
     /// Checks `text`; a refusal, or nil when the aliases stay within `maxAddedNodes` (syntax errors are left to the
     /// parser that follows, which reports them with more context).
-    public static func check(_ text: String, maxAddedNodes: Int) -> Refusal? {
-        var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else { return nil }
-        defer { yaml_parser_delete(&parser) }
+    package static func check(_ text: String, maxAddedNodes: Int) -> Refusal? {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { buffer -> Refusal? in
-            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var error: UnsafePointer<CChar>?
+            guard let events = mw_yaml_events_open(buffer.baseAddress, buffer.count, &error) else {
+                let reason = error.map { String(cString: $0) } ?? "unknown"
+                return Refusal(
+                    line: 1,
+                    message:
+                        "cannot check the file's anchors and aliases: libyaml did not load (\(reason)); install "
+                        + "libyaml-0-2 (make setup)")
+            }
+            defer { mw_yaml_events_close(events) }
             var counter = Counter(maxAddedNodes: maxAddedNodes)
-            var event = yaml_event_t()
-            while yaml_parser_parse(&parser, &event) == 1 {
-                defer { yaml_event_delete(&event) }
-                if event.type == YAML_STREAM_END_EVENT { return nil }
+            var event = mw_yaml_event()
+            while mw_yaml_events_next(events, &event) == 1 {
                 if let refusal = counter.take(event) { return refusal }
             }
             return nil
@@ -52,13 +57,14 @@ public enum AliasBudget {
             var children = 0
         }
 
-        mutating func take(_ event: yaml_event_t) -> Refusal? {
-            let line = Int(event.start_mark.line) + 1
-            switch event.type {
-            case YAML_SCALAR_EVENT:
-                finish(size: 1, anchor: Self.name(event.data.scalar.anchor))
-            case YAML_ALIAS_EVENT:
-                let name = Self.name(event.data.alias.anchor) ?? ""
+        mutating func take(_ event: mw_yaml_event) -> Refusal? {
+            let line = event.line + 1
+            let anchor = event.anchor.map { String(cString: $0) }
+            switch event.kind {
+            case MW_YAML_SCALAR:
+                finish(size: 1, anchor: anchor)
+            case MW_YAML_ALIAS:
+                let name = anchor ?? ""
                 if let parent = open.last, parent.isMapping, parent.children % 2 == 0 {
                     return Refusal(
                         line: line,
@@ -76,11 +82,11 @@ public enum AliasBudget {
                             + "the file holds; write the values out instead of nesting aliases of aliases")
                 }
                 finish(size: size, anchor: nil)
-            case YAML_SEQUENCE_START_EVENT:
-                open.append(Collection(anchor: Self.name(event.data.sequence_start.anchor), isMapping: false))
-            case YAML_MAPPING_START_EVENT:
-                open.append(Collection(anchor: Self.name(event.data.mapping_start.anchor), isMapping: true))
-            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            case MW_YAML_SEQUENCE_START:
+                open.append(Collection(anchor: anchor, isMapping: false))
+            case MW_YAML_MAPPING_START:
+                open.append(Collection(anchor: anchor, isMapping: true))
+            case MW_YAML_COLLECTION_END:
                 if let finished = open.popLast() { finish(size: finished.size, anchor: finished.anchor) }
             default:
                 break
@@ -95,10 +101,6 @@ public enum AliasBudget {
                 open[open.count - 1].size += size
                 open[open.count - 1].children += 1
             }
-        }
-
-        private static func name(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
-            pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
         }
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-import YAMLAliasGuard
+import YAMLReading
 
 @Suite struct AliasBudgetTests {
     /// `a` holds 4 values (the list and its 3 items), so each alias of it adds 3 beyond the one node it stands for.
