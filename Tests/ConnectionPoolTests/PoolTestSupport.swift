@@ -103,3 +103,108 @@ final class LogCollector: Sendable {
         }
     }
 }
+
+/// A clock for the pool's timers that moves only when the test moves it: a test waits until the pool has set the
+/// timer it expects (``waitForTimer(at:)``), then moves the clock to it (``advance(to:)``), and nothing sleeps.
+final class TestClock: PoolClock {
+    private struct Sleeper {
+        var id: Int
+        var deadline: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var now: ContinuousClock.Instant
+        var sleepers: [Sleeper] = []
+        var nextID = 0
+        var watchers: [(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    let start: ContinuousClock.Instant
+    private let state: Locked<State>
+
+    init() {
+        start = ContinuousClock.now
+        state = Locked(State(now: start))
+    }
+
+    var now: ContinuousClock.Instant { state.withLock { $0.now } }
+
+    /// The instants timers are set for now, earliest first.
+    var timers: [ContinuousClock.Instant] { state.withLock { $0.sleepers.map(\.deadline).sorted() } }
+
+    func wait(until deadline: ContinuousClock.Instant) async throws {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let (ready, watchers) = state.withLock {
+                    state -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
+                    if Task.isCancelled { return (.failure(CancellationError()), []) }
+                    if deadline <= state.now { return (.success(()), []) }
+                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    let due = state.watchers.filter { $0.deadline == deadline }.map(\.continuation)
+                    state.watchers.removeAll { $0.deadline == deadline }
+                    return (nil, due)
+                }
+                if let ready { continuation.resume(with: ready) }
+                for watcher in watchers { watcher.resume() }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.sleepers.remove(at: index)
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Returns once a timer is set for `deadline`.
+    func waitForTimer(at deadline: ContinuousClock.Instant) async {
+        await withCheckedContinuation { continuation in
+            let set = state.withLock { state in
+                guard !state.sleepers.contains(where: { $0.deadline == deadline }) else { return true }
+                state.watchers.append((deadline, continuation))
+                return false
+            }
+            if set { continuation.resume() }
+        }
+    }
+
+    /// Moves the clock to `instant` and fires the timers due by then.
+    func advance(to instant: ContinuousClock.Instant) {
+        let due = state.withLock { state -> [Sleeper] in
+            state.now = max(state.now, instant)
+            let now = state.now
+            defer { state.sleepers.removeAll { $0.deadline <= now } }
+            return state.sleepers.filter { $0.deadline <= now }
+        }
+        for sleeper in due { sleeper.continuation.resume() }
+    }
+}
+
+/// Holds a lease open until the test lets it go.
+final class Gate: Sendable {
+    private let state = Locked<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state in
+                if !state.isOpen { state.waiters.append(continuation) }
+                return state.isOpen
+            }
+            if isOpen { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
