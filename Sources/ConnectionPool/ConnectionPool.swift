@@ -24,6 +24,8 @@ public final class ConnectionPool: Sendable {
         var machine: PoolStateMachine
         var connections: [PoolStateMachine.ConnectionID: PostgresConnection] = [:]
         var waiters: [PoolStateMachine.RequestID: CheckedContinuation<Leased, any Error>] = [:]
+        /// Answers to requests whose task has not started waiting (yet): taken by ``request(_:)`` at once.
+        var answers: [PoolStateMachine.RequestID: Result<Leased, any Error>] = [:]
         var nextRequestID = 1
         var lastConnectError: (any Error)?
         /// The connect failure last logged as a warning; the same one again goes to the debug log, so an outage
@@ -192,20 +194,25 @@ public final class ConnectionPool: Sendable {
     }
 
     private func request(_ holder: PoolStateMachine.Holder) async throws -> Leased {
-        let id = core.withLock { core in
-            defer { core.nextRequestID += 1 }
-            return core.nextRequestID
+        try Task.checkCancellation()
+        // Asked under one lock, without a continuation or a cancellation handler: most leases find a connection idle.
+        let (id, answer, effects) = core.withLock { core in
+            let id = core.nextRequestID
+            core.nextRequestID += 1
+            let effects = apply(core.machine.requestLease(id, holder: holder, now: clock.now), to: &core)
+            return (id, core.answers.removeValue(forKey: id), effects)
         }
+        perform(effects)
+        if let answer { return try answer.get() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let effects = core.withLock { core -> [Effect] in
-                    if Task.isCancelled {
-                        return [.resume(continuation, .failure(CancellationError()))]
-                    }
+                // Answered between the two locks (a connection came back meanwhile): no need to wait.
+                let answer = core.withLock { core -> Result<Leased, any Error>? in
+                    if let answer = core.answers.removeValue(forKey: id) { return answer }
                     core.waiters[id] = continuation
-                    return apply(core.machine.requestLease(id, holder: holder, now: clock.now), to: &core)
+                    return nil
                 }
-                perform(effects)
+                if let answer { continuation.resume(with: answer) }
             }
         } onCancel: {
             perform(core.withLock { core in apply(core.machine.cancelRequest(id, now: clock.now), to: &core) })
@@ -331,14 +338,11 @@ public final class ConnectionPool: Sendable {
             case .closeConnection(let id):
                 if let connection = core.connections.removeValue(forKey: id) { effects.append(.close(connection)) }
             case .lease(let id, let request):
-                guard let continuation = core.waiters.removeValue(forKey: request),
-                    let connection = core.connections[id]
-                else { continue }
-                effects.append(.resume(continuation, .success(Leased(id: id, connection: connection))))
+                guard let connection = core.connections[id] else { continue }
+                answer(request, with: .success(Leased(id: id, connection: connection)), in: &core, into: &effects)
             case .fail(let request, let failure):
-                guard let continuation = core.waiters.removeValue(forKey: request) else { continue }
-                effects.append(
-                    .resume(continuation, .failure(error(for: failure, lastConnectError: core.lastConnectError))))
+                let error = error(for: failure, lastConnectError: core.lastConnectError)
+                answer(request, with: .failure(error), in: &core, into: &effects)
             case .warnLeak(let lease):
                 effects.append(.warnLeak(lease, pid: core.connections[lease.connection]?.backendPID))
             case .cutConnection(let id):
@@ -354,6 +358,20 @@ public final class ConnectionPool: Sendable {
             }
         }
         return effects
+    }
+
+    /// Resumes the request's task, or leaves the answer for it if it is not waiting yet (see ``request(_:)``).
+    private func answer(
+        _ request: PoolStateMachine.RequestID,
+        with result: Result<Leased, any Error>,
+        in core: inout Core,
+        into effects: inout [Effect]
+    ) {
+        if let continuation = core.waiters.removeValue(forKey: request) {
+            effects.append(.resume(continuation, result))
+        } else {
+            core.answers[request] = result
+        }
     }
 
     /// Replaces the current timer (a new one, or none).

@@ -41,20 +41,12 @@ import Testing
     }
 
     @Test func timeoutNamesThePoolTheLimitTheWaitersAndTheHolders() async throws {
-        let target = try TestTarget("mw-pool-timeout")
-        let clock = TestClock()
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 1, maxSize: 1, acquireTimeout: .milliseconds(200), leakThreshold: nil),
-            clock: clock
-        )
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-timeout",
+            PoolSettings(minSize: 1, maxSize: 1, acquireTimeout: .milliseconds(200), leakThreshold: nil))
         // Opened before the holder asks, so only the impatient request waits and sets the timer.
         try await waitUntil("the connection is open") { pool.statistics.poolAvailable == 1 }
-        let gate = Gate()
-        let holder = Task {
-            try await pool.withConnection(holder: "slow job task 1") { _ in await gate.wait() }
-        }
-        try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
+        let (gate, holder) = try await holdLease(on: pool, holder: "slow job task 1")
         let impatient = Task { try await pool.withConnection(holder: "impatient") { _ in } }
         await clock.waitForTimer(at: clock.start + .milliseconds(200))
         #expect(pool.statistics.requestsWaiting == 1)
@@ -130,13 +122,9 @@ import Testing
     }
 
     @Test func connectionsAreRecycledAfterTheirLifetime() async throws {
-        let target = try TestTarget("mw-pool-recycle")
-        let clock = TestClock()
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 1, maxSize: 1, maxLifetime: .milliseconds(300), leakThreshold: nil),
-            clock: clock
-        )
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-recycle",
+            PoolSettings(minSize: 1, maxSize: 1, maxLifetime: .milliseconds(300), leakThreshold: nil))
         let first = try await pool.withConnection { $0.backendPID }
         // Idle and past its lifetime at the wake-up: closed then and replaced, before anyone asks for it.
         await clock.waitForTimer(at: clock.start + .milliseconds(300))
@@ -149,23 +137,13 @@ import Testing
     }
 
     @Test func idleConnectionsShrinkToMinSize() async throws {
-        let target = try TestTarget("mw-pool-idle")
-        let clock = TestClock()
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 1, maxSize: 4, idleTimeout: .milliseconds(200), leakThreshold: nil),
-            clock: clock
-        )
-        let gate = Gate()
-        let holders = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<4 { group.addTask { try await pool.withConnection { _ in await gate.wait() } } }
-                try await group.waitForAll()
-            }
-        }
-        try await waitUntil("four connections are leased") { pool.statistics.leased == 4 }
-        gate.open()
-        try await holders.value
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-idle",
+            PoolSettings(minSize: 1, maxSize: 4, idleTimeout: .milliseconds(200), leakThreshold: nil))
+        var holds: [(gate: Gate, holder: Task<Void, any Error>)] = []
+        for leased in 1...4 { holds.append(try await holdLease(on: pool, leased: leased)) }
+        for hold in holds { hold.gate.open() }
+        for hold in holds { try await hold.holder.value }
         #expect(pool.statistics.peakLeased == 4 && pool.statistics.connectionsNum == 4)
         await clock.waitForTimer(at: clock.start + .milliseconds(200))
         #expect(pool.statistics.poolSize == 4)
@@ -176,23 +154,16 @@ import Testing
     }
 
     @Test func aLeakedLeaseIsReportedWithItsHolderAndCallSite() async throws {
-        let target = try TestTarget("mw-pool-leak")
         let logs = LogCollector()
-        let clock = TestClock()
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 0, maxSize: 2, leakThreshold: .milliseconds(100)),
-            logger: logs.logger,
-            clock: clock
-        )
-        let gate = Gate()
-        let leaker = Task { try await pool.withConnection(holder: "leaky job task 7") { _ in await gate.wait() } }
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-leak",
+            PoolSettings(minSize: 0, maxSize: 2, leakThreshold: .milliseconds(100)), logger: logs.logger)
+        let (gate, leaker) = try await holdLease(on: pool, holder: "leaky job task 7")
         func warned() -> Bool {
             logs.messages.withLock { $0 }.contains {
                 $0.contains("possible connection leak") && $0.contains("leaky job task 7")
             }
         }
-        try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
         let leased = clock.now
         await clock.waitForTimer(at: leased + .milliseconds(100))
         #expect(!warned())
@@ -210,10 +181,8 @@ import Testing
     }
 
     @Test func closeRefusesNewLeasesAndCutsLeasesPastTheDrainTime() async throws {
-        let target = try TestTarget("mw-pool-close")
-        let clock = TestClock()
-        let pool = ConnectionPool(
-            configuration: target.configuration, settings: PoolSettings(minSize: 0, maxSize: 2), clock: clock)
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-close", PoolSettings(minSize: 0, maxSize: 2))
         let stuck = Task { try await pool.withConnection { try await $0.query("SELECT pg_sleep(30)") } }
         try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
         let closed = Task { await pool.close(drain: .milliseconds(100)) }
@@ -231,14 +200,10 @@ import Testing
     }
 
     @Test func closeReturnsWhenTheLastLeaseComesBackWithoutTheClockMoving() async throws {
-        let target = try TestTarget("mw-pool-drain")
-        let clock = TestClock()
-        let pool = ConnectionPool(
-            configuration: target.configuration, settings: PoolSettings(minSize: 2, maxSize: 2), clock: clock)
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-drain", PoolSettings(minSize: 2, maxSize: 2))
         try await waitUntil("the connections are open") { pool.statistics.poolAvailable == 2 }
-        let gate = Gate()
-        let holder = Task { try await pool.withConnection { _ in await gate.wait() } }
-        try await waitUntil("a connection is leased") { pool.statistics.leased == 1 }
+        let (gate, holder) = try await holdLease(on: pool)
         let closed = Task { await pool.close(drain: .seconds(10)) }
         await clock.waitForTimer(at: clock.start + .seconds(10))
         #expect(pool.statistics.poolClosed && pool.statistics.poolAvailable == 0)
@@ -252,13 +217,9 @@ import Testing
     }
 
     @Test func aHolderThatNeverGivesItsLeaseBackEndsClosingAfterTheGrace() async throws {
-        let target = try TestTarget("mw-pool-grace")
-        let clock = TestClock()
-        let pool = ConnectionPool(
-            configuration: target.configuration, settings: PoolSettings(minSize: 0, maxSize: 1), clock: clock)
-        let gate = Gate()
-        let holder = Task { try await pool.withConnection(holder: "stubborn") { _ in await gate.wait() } }
-        try await waitUntil("a connection is leased") { pool.statistics.leased == 1 }
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-grace", PoolSettings(minSize: 0, maxSize: 1))
+        let (gate, holder) = try await holdLease(on: pool, holder: "stubborn")
         let closed = Task { await pool.close(drain: .zero, grace: .milliseconds(500)) }
         await clock.waitForTimer(at: clock.start + .milliseconds(500))
         #expect(pool.outstandingLeases.map(\.holder) == ["stubborn"])
@@ -272,13 +233,9 @@ import Testing
     }
 
     @Test func anIdlePoolSetsNoTimer() async throws {
-        let target = try TestTarget("mw-pool-quiet")
-        let clock = TestClock()
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 2, maxSize: 2, maxLifetime: nil, idleTimeout: nil, leakThreshold: nil),
-            clock: clock
-        )
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-quiet",
+            PoolSettings(minSize: 2, maxSize: 2, maxLifetime: nil, idleTimeout: nil, leakThreshold: nil))
         try await waitUntil("the connections are open") { pool.statistics.poolAvailable == 2 }
         for _ in 0..<20 { try await pool.withConnection { _ = try await $0.query("SELECT 1") } }
         #expect(pool.statistics.poolAvailable == 2)

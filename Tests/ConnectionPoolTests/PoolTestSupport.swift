@@ -23,6 +23,18 @@ struct TestTarget {
         self.configuration = configuration
     }
 
+    /// A target named after `prefix` and a pool for it whose timers run on a test clock.
+    static func poolOnTestClock(
+        _ prefix: String,
+        _ settings: PoolSettings,
+        logger: Logger = Logger(label: "test")
+    ) throws -> (target: TestTarget, clock: TestClock, pool: ConnectionPool) {
+        let target = try TestTarget(prefix)
+        let clock = TestClock()
+        let pool = ConnectionPool(configuration: target.configuration, settings: settings, logger: logger, clock: clock)
+        return (target, clock, pool)
+    }
+
     /// Backends on the server carrying this test's application name.
     func serverConnections() async throws -> Int {
         try await ServerConnectionCount.count(applicationName: applicationName, configuration: configuration)
@@ -207,4 +219,21 @@ final class Gate: Sendable {
         }
         for waiter in waiters { waiter.resume() }
     }
+}
+
+/// Leases a connection from `pool` for `holder` and holds it until the returned gate opens; returns once it is held
+/// (`leased` leases in all). The lease's call site is the caller's.
+func holdLease(
+    on pool: ConnectionPool,
+    holder: String = "unnamed",
+    leased: Int = 1,
+    fileID: String = #fileID,
+    line: Int = #line
+) async throws -> (gate: Gate, holder: Task<Void, any Error>) {
+    let gate = Gate()
+    let task = Task {
+        try await pool.withConnection(holder: holder, fileID: fileID, line: line) { _ in await gate.wait() }
+    }
+    try await waitUntil("\(leased) connection(s) leased") { pool.statistics.leased == leased }
+    return (gate, task)
 }
