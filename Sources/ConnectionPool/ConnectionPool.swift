@@ -228,8 +228,10 @@ public final class ConnectionPool: Sendable {
     }
 
     /// Whether a returned connection is clean, had to be rolled back, or is broken.
+    ///
+    /// A broken or closed connection reports `.unknown`, so no `isUsable` poll here: that is a system call per lease,
+    /// and a backend that ends while its connection sits idle is found by the next lease's check anyway.
     private static func returnState(of connection: PostgresConnection) async -> PoolStateMachine.ReturnState {
-        guard connection.isUsable else { return .broken }
         switch connection.transactionStatus {
         case .idle:
             return .clean
