@@ -185,8 +185,8 @@ import Testing
             "mw-pool-close", PoolSettings(minSize: 0, maxSize: 2))
         let stuck = Task { try await pool.withConnection { try await $0.query("SELECT pg_sleep(30)") } }
         try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
-        let closed = Task { await pool.close(drain: .milliseconds(100)) }
-        await clock.waitForTimer(at: clock.start + .milliseconds(100))
+        let closed = await startClosing(
+            pool, drain: .milliseconds(100), timerAt: clock.start + .milliseconds(100), on: clock)
         await #expect {
             try await pool.withConnection { _ in }
         } throws: { ($0 as? PoolError)?.kind == .closed }
@@ -204,8 +204,7 @@ import Testing
             "mw-pool-drain", PoolSettings(minSize: 2, maxSize: 2))
         try await waitUntil("the connections are open") { pool.statistics.poolAvailable == 2 }
         let (gate, holder) = try await holdLease(on: pool)
-        let closed = Task { await pool.close(drain: .seconds(10)) }
-        await clock.waitForTimer(at: clock.start + .seconds(10))
+        let closed = await startClosing(pool, drain: .seconds(10), timerAt: clock.start + .seconds(10), on: clock)
         #expect(pool.statistics.poolClosed && pool.statistics.poolAvailable == 0)
         gate.open()
         try await holder.value
@@ -220,8 +219,8 @@ import Testing
         let (target, clock, pool) = try TestTarget.poolOnTestClock(
             "mw-pool-grace", PoolSettings(minSize: 0, maxSize: 1))
         let (gate, holder) = try await holdLease(on: pool, holder: "stubborn")
-        let closed = Task { await pool.close(drain: .zero, grace: .milliseconds(500)) }
-        await clock.waitForTimer(at: clock.start + .milliseconds(500))
+        let closed = await startClosing(
+            pool, drain: .zero, grace: .milliseconds(500), timerAt: clock.start + .milliseconds(500), on: clock)
         #expect(pool.outstandingLeases.map(\.holder) == ["stubborn"])
         clock.advance(to: clock.start + .milliseconds(500))
         await closed.value

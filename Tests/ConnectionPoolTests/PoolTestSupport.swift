@@ -237,3 +237,17 @@ func holdLease(
     try await waitUntil("\(leased) connection(s) leased") { pool.statistics.leased == leased }
     return (gate, task)
 }
+
+/// Starts closing `pool` and returns once closing has set its timer for `deadline` (the drain time, or the grace
+/// after a cut); the task ends when `close` returns.
+func startClosing(
+    _ pool: ConnectionPool,
+    drain: Duration,
+    grace: Duration = .seconds(1),
+    timerAt deadline: ContinuousClock.Instant,
+    on clock: TestClock
+) async -> Task<Void, Never> {
+    let closed = Task { await pool.close(drain: drain, grace: grace) }
+    await clock.waitForTimer(at: deadline)
+    return closed
+}
