@@ -78,10 +78,12 @@ struct BenchTable {
                 runs(result.pgbenchPreparedSamples)),
             row(
                 "ours/pgbench extended", String(format: "%.2f", result.ratioExtended),
-                verdict(result.ratioExtended, atLeast: result.target)),
-            row("ours/pgbench prepared", String(format: "%.2f", result.ratioPrepared), "reference, no target"),
+                verdict(result.ratioExtended, atLeast: result.targetExtended)),
             row(
-                "client CPU per round trip",
+                "ours/pgbench prepared", String(format: "%.2f", result.ratioPrepared),
+                verdict(result.ratioPrepared, atLeast: result.targetPrepared)),
+            row(
+                "client CPU per lease",
                 String(format: "%.1f µs", result.userCPUMicrosecondsPerLease + result.systemCPUMicrosecondsPerLease),
                 String(
                     format:

@@ -7,8 +7,12 @@ import Support
 /// A pool of connections to one database, never more than `maxSize` open, leased to one task at a time.
 ///
 /// Every decision is ``PoolStateMachine``'s; this class only carries them out: it opens and closes connections, resumes
-/// waiting tasks, checks connections on return, and ticks the clock. The lock around the state machine is never held
-/// across a suspension point or I/O.
+/// waiting tasks, checks connections on return, and sets the one timer the state machine asks for. The lock around the
+/// state machine is never held across a suspension point or I/O.
+///
+/// Every task the pool starts (opening connections, the timer) is a child of its ``run(_:)``, started once with the
+/// pool and ended by ``close(drain:grace:)``, which returns when it has. Leasing and returning start no task: they
+/// run on the caller's.
 public final class ConnectionPool: Sendable {
     /// A leased connection and the request it answered.
     private struct Leased: Sendable {
@@ -21,6 +25,8 @@ public final class ConnectionPool: Sendable {
         var machine: PoolStateMachine
         var connections: [PoolStateMachine.ConnectionID: PostgresConnection] = [:]
         var waiters: [PoolStateMachine.RequestID: CheckedContinuation<Leased, any Error>] = [:]
+        /// Answers to requests whose task has not started waiting (yet): taken by ``request(_:)`` at once.
+        var answers: [PoolStateMachine.RequestID: Result<Leased, any Error>] = [:]
         var nextRequestID = 1
         var lastConnectError: (any Error)?
         /// The connect failure last logged as a warning; the same one again goes to the debug log, so an outage
@@ -28,6 +34,13 @@ public final class ConnectionPool: Sendable {
         var loggedConnectFailure: String?
         /// Server process ids of every connection this pool opened, for the server side of the leak check.
         var openedBackendPIDs: [Int32] = []
+        /// Counts timers set and cancelled: a timer whose number is no longer this one was replaced or cancelled.
+        var timerGeneration = 0
+        /// Resumed to stop the current timer before its deadline.
+        var stopTimer: CheckedContinuation<Void, Never>?
+        /// ``run(_:)`` has returned: the pool is closed and started tasks are all done.
+        var runEnded = false
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// Work decided under the lock and done after it is released.
@@ -36,6 +49,15 @@ public final class ConnectionPool: Sendable {
         case close(PostgresConnection)
         case resume(CheckedContinuation<Leased, any Error>, Result<Leased, any Error>)
         case warnLeak(PoolStateMachine.Lease, pid: Int32?)
+        case startTimer(ContinuousClock.Instant, generation: Int)
+        case stopTimer(CheckedContinuation<Void, Never>)
+        case endRun
+    }
+
+    /// What ``run(_:)`` starts a child task for.
+    private enum Event: Sendable {
+        case open(PoolStateMachine.ConnectionID)
+        case timer(ContinuousClock.Instant, generation: Int)
     }
 
     /// The database, as a masked URL.
@@ -43,23 +65,97 @@ public final class ConnectionPool: Sendable {
     public let settings: PoolSettings
     private let configuration: ConnectionConfiguration
     private let logger: Logger
+    private let clock: any PoolClock
     private let core: Locked<Core>
+    private let events: AsyncStream<Event>.Continuation
 
     /// Creates the pool and starts opening `minSize` connections in the background.
-    public init(
+    public convenience init(
         configuration: ConnectionConfiguration,
         settings: PoolSettings,
         logger: Logger = Logger(label: "memory-worker.pool")
     ) {
+        self.init(configuration: configuration, settings: settings, logger: logger, clock: ContinuousClock())
+    }
+
+    /// The same, with the clock its timers run on.
+    package init(
+        configuration: ConnectionConfiguration,
+        settings: PoolSettings,
+        logger: Logger = Logger(label: "memory-worker.pool"),
+        clock: any PoolClock
+    ) {
         self.configuration = configuration
         self.settings = settings
         self.logger = logger
+        self.clock = clock
         target = configuration.maskedURL
-        var machine = PoolStateMachine(settings: settings)
-        let actions = machine.start(now: .now)
-        core = Locked(Core(machine: machine))
-        perform(core.withLock { apply(actions, to: &$0) })
-        startMaintenance()
+        core = Locked(Core(machine: PoolStateMachine(settings: settings)))
+        let (stream, events) = AsyncStream.makeStream(of: Event.self)
+        self.events = events
+        // The pool's one top-level task; close() waits for it to end.
+        Task { await self.run(stream) }
+        perform(core.withLock { core in apply(core.machine.start(now: clock.now), to: &core) })
+    }
+
+    // MARK: Running
+
+    /// Starts a child task for each connection to open and each timer to set, until closing is complete; then
+    /// returns once they have all ended.
+    private func run(_ events: AsyncStream<Event>) async {
+        await withDiscardingTaskGroup { group in
+            for await event in events {
+                switch event {
+                case .open(let id):
+                    group.addTask { await self.open(id) }
+                case .timer(let deadline, let generation):
+                    group.addTask { await self.runTimer(until: deadline, generation: generation) }
+                }
+            }
+        }
+        let waiters = core.withLock { core in
+            core.runEnded = true
+            defer { core.closeWaiters = [] }
+            return core.closeWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits for `deadline` unless the timer is stopped first (replaced by an earlier one, or no longer needed).
+    private func runTimer(until deadline: ContinuousClock.Instant, generation: Int) async {
+        await withTaskGroup(of: Bool.self) { race in
+            race.addTask { [clock] in (try? await clock.wait(until: deadline)) != nil }
+            race.addTask {
+                await self.waitForTimerStop(generation)
+                return false
+            }
+            if await race.next() == true { timerFired(generation) }
+            race.cancelAll()
+        }
+    }
+
+    private func waitForTimerStop(_ generation: Int) async {
+        await withCheckedContinuation { continuation in
+            let stopped = core.withLock { core in
+                guard core.timerGeneration == generation else { return true }
+                core.stopTimer = continuation
+                return false
+            }
+            if stopped { continuation.resume() }
+        }
+    }
+
+    private func timerFired(_ generation: Int) {
+        let (stop, effects) = core.withLock { core -> (CheckedContinuation<Void, Never>?, [Effect]) in
+            guard core.timerGeneration == generation else { return (nil, []) }
+            // This timer is spent: its own stop is resumed here, and a timer the state machine sets now is a new one.
+            core.timerGeneration += 1
+            let stop = core.stopTimer
+            core.stopTimer = nil
+            return (stop, apply(core.machine.timerFired(now: clock.now), to: &core))
+        }
+        stop?.resume()
+        perform(effects)
     }
 
     // MARK: Leasing
@@ -93,29 +189,34 @@ public final class ConnectionPool: Sendable {
             if leased.connection.isUsable { return leased }
             perform(
                 core.withLock { core in
-                    apply(core.machine.connectionReturned(leased.id, state: .broken, now: .now), to: &core)
+                    apply(core.machine.connectionReturned(leased.id, state: .broken, now: clock.now), to: &core)
                 })
         }
     }
 
     private func request(_ holder: PoolStateMachine.Holder) async throws -> Leased {
-        let id = core.withLock { core in
-            defer { core.nextRequestID += 1 }
-            return core.nextRequestID
+        try Task.checkCancellation()
+        // Asked under one lock, without a continuation or a cancellation handler: most leases find a connection idle.
+        let (id, answer, effects) = core.withLock { core in
+            let id = core.nextRequestID
+            core.nextRequestID += 1
+            let effects = apply(core.machine.requestLease(id, holder: holder, now: clock.now), to: &core)
+            return (id, core.answers.removeValue(forKey: id), effects)
         }
+        perform(effects)
+        if let answer { return try answer.get() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let effects = core.withLock { core -> [Effect] in
-                    if Task.isCancelled {
-                        return [.resume(continuation, .failure(CancellationError()))]
-                    }
+                // Answered between the two locks (a connection came back meanwhile): no need to wait.
+                let answer = core.withLock { core -> Result<Leased, any Error>? in
+                    if let answer = core.answers.removeValue(forKey: id) { return answer }
                     core.waiters[id] = continuation
-                    return apply(core.machine.requestLease(id, holder: holder, now: .now), to: &core)
+                    return nil
                 }
-                perform(effects)
+                if let answer { continuation.resume(with: answer) }
             }
         } onCancel: {
-            perform(core.withLock { core in apply(core.machine.cancelRequest(id, now: .now), to: &core) })
+            perform(core.withLock { core in apply(core.machine.cancelRequest(id, now: clock.now), to: &core) })
         }
     }
 
@@ -123,13 +224,15 @@ public final class ConnectionPool: Sendable {
         let state = await Self.returnState(of: leased.connection)
         perform(
             core.withLock { core in
-                apply(core.machine.connectionReturned(leased.id, state: state, now: .now), to: &core)
+                apply(core.machine.connectionReturned(leased.id, state: state, now: clock.now), to: &core)
             })
     }
 
     /// Whether a returned connection is clean, had to be rolled back, or is broken.
+    ///
+    /// A broken or closed connection reports `.unknown`, so no `isUsable` poll here: that is a system call per lease,
+    /// and a backend that ends while its connection sits idle is found by the next lease's check anyway.
     private static func returnState(of connection: PostgresConnection) async -> PoolStateMachine.ReturnState {
-        guard connection.isUsable else { return .broken }
         switch connection.transactionStatus {
         case .idle:
             return .clean
@@ -146,27 +249,24 @@ public final class ConnectionPool: Sendable {
     // MARK: Closing
 
     /// Refuses new leases, waits up to `drain` for leased connections to come back, then closes the connections
-    /// still leased under their holders (whose statements fail with a lost connection), and closes everything.
-    public func close(drain: Duration = .seconds(30)) async {
-        perform(core.withLock { core in apply(core.machine.close(now: .now), to: &core) })
-        let deadline = ContinuousClock.now + drain
-        var forcedAt: ContinuousClock.Instant?
-        while !core.withLock({ $0.machine.isDrained }) {
-            let now = ContinuousClock.now
-            if let forcedAt {
-                // A holder that never returns its lease stays in the leak report; closing does not wait forever.
-                if now - forcedAt > .seconds(1) { break }
-            } else if now >= deadline {
-                forcedAt = now
-                let leased = core.withLock { core in core.machine.leases.compactMap { core.connections[$0.connection] }
-                }
-                for connection in leased { connection.close() }
+    /// still leased under their holders (whose statements fail with a lost connection) and gives the holders `grace`
+    /// to give them back. Returns when the last connection is closed, or when the grace has run out (a lease not given
+    /// back stays in the leak report), and every task the pool started has ended.
+    public func close(drain: Duration = .seconds(30), grace: Duration = .seconds(1)) async {
+        perform(
+            core.withLock { core in
+                apply(core.machine.close(now: clock.now, drain: drain, grace: grace), to: &core)
+            })
+        await withCheckedContinuation { continuation in
+            let ended = core.withLock { core in
+                if !core.runEnded { core.closeWaiters.append(continuation) }
+                return core.runEnded
             }
-            try? await Task.sleep(for: .milliseconds(5))
+            if ended { continuation.resume() }
         }
     }
 
-    /// True once ``close(drain:)`` has been called.
+    /// True once ``close(drain:grace:)`` has been called.
     public var isClosed: Bool { core.withLock { $0.machine.isClosing } }
 
     // MARK: Observing
@@ -215,7 +315,7 @@ public final class ConnectionPool: Sendable {
 
     /// The leases held now.
     public var outstandingLeases: [OutstandingLease] {
-        let now = ContinuousClock.now
+        let now = clock.now
         return core.withLock { core in
             core.machine.leases.map { lease in
                 OutstandingLease(
@@ -241,19 +341,49 @@ public final class ConnectionPool: Sendable {
             case .closeConnection(let id):
                 if let connection = core.connections.removeValue(forKey: id) { effects.append(.close(connection)) }
             case .lease(let id, let request):
-                guard let continuation = core.waiters.removeValue(forKey: request),
-                    let connection = core.connections[id]
-                else { continue }
-                effects.append(.resume(continuation, .success(Leased(id: id, connection: connection))))
+                guard let connection = core.connections[id] else { continue }
+                answer(request, with: .success(Leased(id: id, connection: connection)), in: &core, into: &effects)
             case .fail(let request, let failure):
-                guard let continuation = core.waiters.removeValue(forKey: request) else { continue }
-                effects.append(
-                    .resume(continuation, .failure(error(for: failure, lastConnectError: core.lastConnectError))))
+                let error = error(for: failure, lastConnectError: core.lastConnectError)
+                answer(request, with: .failure(error), in: &core, into: &effects)
             case .warnLeak(let lease):
                 effects.append(.warnLeak(lease, pid: core.connections[lease.connection]?.backendPID))
+            case .cutConnection(let id):
+                // Still leased: the entry stays, for the holder's return and the leak report's backend id.
+                if let connection = core.connections[id] { effects.append(.close(connection)) }
+            case .scheduleWakeUp(let moment):
+                stopTimer(in: &core, into: &effects)
+                effects.append(.startTimer(moment.instant, generation: core.timerGeneration))
+            case .cancelWakeUp:
+                stopTimer(in: &core, into: &effects)
+            case .closed:
+                effects.append(.endRun)
             }
         }
         return effects
+    }
+
+    /// Resumes the request's task, or leaves the answer for it if it is not waiting yet (see ``request(_:)``).
+    private func answer(
+        _ request: PoolStateMachine.RequestID,
+        with result: Result<Leased, any Error>,
+        in core: inout Core,
+        into effects: inout [Effect]
+    ) {
+        if let continuation = core.waiters.removeValue(forKey: request) {
+            effects.append(.resume(continuation, result))
+        } else {
+            core.answers[request] = result
+        }
+    }
+
+    /// Replaces the current timer (a new one, or none).
+    private func stopTimer(in core: inout Core, into effects: inout [Effect]) {
+        core.timerGeneration += 1
+        if let stop = core.stopTimer {
+            core.stopTimer = nil
+            effects.append(.stopTimer(stop))
+        }
     }
 
     /// Does the I/O and resumptions the state machine asked for, outside the lock.
@@ -261,17 +391,23 @@ public final class ConnectionPool: Sendable {
         for effect in effects {
             switch effect {
             case .open(let id):
-                Task { await open(id) }
+                events.yield(.open(id))
             case .close(let connection):
                 connection.close()
             case .resume(let continuation, let result):
                 continuation.resume(with: result)
             case .warnLeak(let lease, let pid):
-                let age = (ContinuousClock.now - lease.since).seconds
+                let age = (clock.now - lease.since).seconds
                 logger.warning(
                     "possible connection leak: lease held for \(String(format: "%.1f", age)) s by \(lease.holder.name) at \(lease.holder.callSite)",
                     metadata: ["pool": "\(target)", "backend_pid": "\(pid.map(String.init) ?? "?")"]
                 )
+            case .startTimer(let deadline, let generation):
+                events.yield(.timer(deadline, generation: generation))
+            case .stopTimer(let stop):
+                stop.resume()
+            case .endRun:
+                events.finish()
             }
         }
     }
@@ -285,7 +421,7 @@ public final class ConnectionPool: Sendable {
                 core.withLock { core in
                     core.connections[id] = connection
                     core.loggedConnectFailure = nil
-                    return apply(core.machine.connectionOpened(id, now: .now), to: &core)
+                    return apply(core.machine.connectionOpened(id, now: clock.now), to: &core)
                 })
         } catch {
             let message = "\(error)"
@@ -293,7 +429,7 @@ public final class ConnectionPool: Sendable {
                 let repeated = core.loggedConnectFailure == message
                 core.loggedConnectFailure = message
                 core.lastConnectError = error
-                return (apply(core.machine.connectionFailed(id, now: .now), to: &core), repeated)
+                return (apply(core.machine.connectionFailed(id, now: clock.now), to: &core), repeated)
             }
             logger.log(
                 level: repeated ? .debug : .warning, "cannot open a connection: \(message)",
@@ -306,22 +442,6 @@ public final class ConnectionPool: Sendable {
     /// this pool opens is recorded here before anyone can lease it.
     func recordOpenedBackend(_ pid: Int32) {
         core.withLock { $0.openedBackendPIDs.append(pid) }
-    }
-
-    /// Ticks the state machine often enough for timeouts to fire within a tenth of `pool_timeout`, until drained.
-    private func startMaintenance() {
-        let interval = min(.milliseconds(250), max(.milliseconds(10), settings.acquireTimeout / 10))
-        Task { [weak self] in
-            while true {
-                try? await Task.sleep(for: interval)
-                guard let self else { return }
-                let (effects, drained) = core.withLock { core in
-                    (apply(core.machine.tick(now: .now), to: &core), core.machine.isDrained)
-                }
-                perform(effects)
-                if drained { return }
-            }
-        }
     }
 
     private func error(for failure: PoolStateMachine.Failure, lastConnectError: (any Error)?) -> any Error {

@@ -5,12 +5,12 @@ extension PoolStateMachine {
     /// destroyed through runtime witness calls; on the lease path those were most of the state machine's time.
     /// `Duration` is frozen, so a moment is two words handled inline. Conversions are exact (both are integer
     /// attoseconds), so an instant comes back out as it went in.
-    struct Moment: Comparable, Sendable {
+    package struct Moment: Comparable, Sendable {
         private static let epoch = ContinuousClock.now
 
         private let offset: Duration
 
-        init(_ instant: ContinuousClock.Instant) {
+        package init(_ instant: ContinuousClock.Instant) {
             offset = Self.epoch.duration(to: instant)
         }
 
@@ -18,12 +18,14 @@ extension PoolStateMachine {
             self.offset = offset
         }
 
-        var instant: ContinuousClock.Instant { Self.epoch.advanced(by: offset) }
+        package var instant: ContinuousClock.Instant { Self.epoch.advanced(by: offset) }
 
-        static func < (lhs: Moment, rhs: Moment) -> Bool { lhs.offset < rhs.offset }
+        package static func < (lhs: Moment, rhs: Moment) -> Bool { lhs.offset < rhs.offset }
 
-        static func + (moment: Moment, duration: Duration) -> Moment { Moment(offset: moment.offset + duration) }
+        package static func + (moment: Moment, duration: Duration) -> Moment {
+            Moment(offset: moment.offset + duration)
+        }
 
-        static func - (lhs: Moment, rhs: Moment) -> Duration { lhs.offset - rhs.offset }
+        package static func - (lhs: Moment, rhs: Moment) -> Duration { lhs.offset - rhs.offset }
     }
 }

@@ -2,9 +2,11 @@ import PoolConfiguration
 
 /// The pool's decisions as a value type: events go in, actions come out; no I/O, no clock, no locks.
 ///
-/// Keeping every decision here (who gets which connection, when to open, close, time out or warn) makes each one a
-/// deterministic unit test, and leaves the driver, ``ConnectionPool``, with nothing to decide: it only opens and
-/// closes connections and resumes tasks as told. Time comes in with each event, so tests control it.
+/// Keeping every decision here (who gets which connection, when to open, close, time out, warn, retry or finish
+/// closing) makes each one a deterministic unit test, and leaves the driver, ``ConnectionPool``, with nothing to
+/// decide: it only opens and closes connections, resumes tasks and sets its one timer as told. Time comes in with each
+/// event, so tests control it; when the machine next needs to hear the time it says so (``Action/scheduleWakeUp(at:)``,
+/// see `PoolStateMachine+Timers.swift`), so nothing polls it.
 ///
 /// `package`, not internal, only so that `make bench` can time it alone.
 package struct PoolStateMachine {
@@ -30,6 +32,8 @@ package struct PoolStateMachine {
         var holder: Holder
         var started: Moment
         var warned = false
+        /// Closed under its holder because the pool's drain time ran out (see ``Action/cutConnection(_:)``).
+        var cut = false
 
         /// When the lease began.
         var since: ContinuousClock.Instant { started.instant }
@@ -49,9 +53,18 @@ package struct PoolStateMachine {
     package enum Action: Sendable, Equatable {
         case openConnection(ConnectionID)
         case closeConnection(ConnectionID)
+        /// Close a leased connection under its holder, whose statement then fails: the drain time ran out. The lease
+        /// stays (and shows in the leak report) until the holder gives it back.
+        case cutConnection(ConnectionID)
         case lease(ConnectionID, to: RequestID)
         case fail(RequestID, Failure)
         case warnLeak(Lease)
+        /// Call ``timerFired(now:)`` at this instant, instead of at the one scheduled before.
+        case scheduleWakeUp(at: Moment)
+        /// The scheduled wake-up is not needed any more.
+        case cancelWakeUp
+        /// Closing is complete: every connection is closed, or was cut and its holder's grace ran out.
+        case closed
     }
 
     /// How a connection came back.
@@ -64,30 +77,34 @@ package struct PoolStateMachine {
         case broken
     }
 
-    private enum ConnectionState {
+    enum ConnectionState {
         case opening
         case idle(since: Moment)
         case leased(Lease)
     }
 
-    private struct Connection {
+    struct Connection {
         var state: ConnectionState
         var openedAt: Moment?
     }
 
     let settings: PoolSettings
-    private(set) var counters = Counters()
-    private(set) var isClosing = false
-    private var connections: [ConnectionID: Connection] = [:]
+    var counters = Counters()
+    var isClosing = false
+    var connections: [ConnectionID: Connection] = [:]
     /// Idle connections, most recently returned last: leases take the warmest, idle expiry takes the coldest.
-    private var idle: [ConnectionID] = []
-    private var waiting = RequestQueue()
+    var idle: [ConnectionID] = []
+    var waiting = RequestQueue()
     private var nextConnectionID = 1
-    private var openingCount = 0
-    private var leasedCount = 0
+    var openingCount = 0
+    var leasedCount = 0
     /// After a failed open, no new attempt before this instant (doubling backoff), so a dead server is not hammered.
-    private var retryNotBefore: Moment?
+    var retryNotBefore: Moment?
     private var retryDelay: Duration = .zero
+    /// The instant the driver's timer is set for, if it is set (see `PoolStateMachine+Timers.swift`).
+    var wakeUpAt: Moment?
+    /// What closing has reached (see `PoolStateMachine+Closing.swift`).
+    var closing = Closing()
 
     static let firstRetryDelay: Duration = .milliseconds(100)
     static let maximumRetryDelay: Duration = .seconds(5)
@@ -118,16 +135,18 @@ package struct PoolStateMachine {
         var actions: [Action] = []
         while waiting.isEmpty, let connection = idle.popLast() {
             guard !isPastLifetime(connection, now: now) else {
-                // Recycled here rather than handed out: the lifetime is a promise, not a hint for the next tick.
+                // Recycled here rather than handed out: the lifetime is a promise, not a hint for the next wake-up.
                 connections[connection] = nil
                 actions.append(.closeConnection(connection))
                 continue
             }
-            actions.append(lease(connection, to: request, holder: holder, now: now))
+            lease(connection, to: request, holder: holder, now: now, into: &actions)
             return actions
         }
-        waiting.append(.init(id: request, enqueuedAt: now, deadline: now + settings.acquireTimeout))
+        let deadline = now + settings.acquireTimeout
+        waiting.append(.init(id: request, enqueuedAt: now, deadline: deadline))
         holders[request] = holder
+        wake(by: deadline, into: &actions)
         replenish(now: now, into: &actions)
         return actions
     }
@@ -149,11 +168,15 @@ package struct PoolStateMachine {
         retryNotBefore = nil
         retryDelay = .zero
         update(connection) { $0.openedAt = now }
+        var actions: [Action] = []
         if isClosing {
             connections[connection] = nil
-            return [.closeConnection(connection)]
+            actions.append(.closeConnection(connection))
+            finishClosingIfDone(now: now, into: &actions)
+            return actions
         }
-        return [makeAvailable(connection, now: now)].compactMap { $0 }
+        makeAvailable(connection, now: now, into: &actions)
+        return actions
     }
 
     mutating func connectionFailed(_ connection: ConnectionID, now: ContinuousClock.Instant) -> [Action] {
@@ -164,13 +187,22 @@ package struct PoolStateMachine {
         counters.connectionErrors += 1
         retryDelay = min(Self.maximumRetryDelay, max(Self.firstRetryDelay, retryDelay * 2))
         retryNotBefore = now + retryDelay
-        // With nothing in use that could come back and nothing else opening, waiting longer only delays the error.
-        guard leasedCount == 0, openingCount == 0 else { return [] }
-        return waiting.removeAll().map { entry in
-            holders[entry.id] = nil
-            counters.waitTime += now - entry.enqueuedAt
-            return .fail(entry.id, .connectFailed)
+        var actions: [Action] = []
+        if isClosing {
+            finishClosingIfDone(now: now, into: &actions)
+            return actions
         }
+        // With nothing in use that could come back and nothing else opening, waiting longer only delays the error.
+        if leasedCount == 0, openingCount == 0 {
+            actions = waiting.removeAll().map { entry in
+                holders[entry.id] = nil
+                counters.waitTime += now - entry.enqueuedAt
+                return .fail(entry.id, .connectFailed)
+            }
+        }
+        // Backing off: this only sets the wake-up for the next attempt, if one is wanted.
+        replenish(now: now, into: &actions)
+        return actions
     }
 
     /// A lease ended; the driver has already rolled back a transaction left open, or found the connection broken.
@@ -189,76 +221,18 @@ package struct PoolStateMachine {
             if state == .broken { counters.connectionsLost += 1 }
             connections[connection] = nil
             actions.append(.closeConnection(connection))
-            replenish(now: now, into: &actions)
-        } else if let action = makeAvailable(connection, now: now) {
-            actions.append(action)
-        }
-        return actions
-    }
-
-    /// Time passed: time out waiters, warn about old leases, close expired idle connections, keep `minSize` open.
-    mutating func tick(now: ContinuousClock.Instant) -> [Action] {
-        let now = Moment(now)
-        var actions: [Action] = []
-        while let first = waiting.first, first.deadline <= now {
-            _ = waiting.popFirst()
-            holders[first.id] = nil
-            counters.timeouts += 1
-            counters.waitTime += now - first.enqueuedAt
-            actions.append(.fail(first.id, .timedOut(waiting: waiting.count, holders: leaseHolders)))
-        }
-        if let threshold = settings.leakThreshold {
-            for (id, connection) in connections {
-                guard case .leased(var lease) = connection.state, !lease.warned, now - lease.started >= threshold else {
-                    continue
-                }
-                lease.warned = true
-                update(id) { $0.state = .leased(lease) }
-                actions.append(.warnLeak(lease))
-            }
-        }
-        var index = 0
-        while index < idle.count {
-            let id = idle[index]
-            guard let connection = connections[id], case .idle(let since) = connection.state else {
-                index += 1
-                continue
-            }
-            let pastLifetime = isPastLifetime(id, now: now)
-            let idleTooLong = settings.idleTimeout.map { now - since >= $0 } ?? false
-            if pastLifetime || (idleTooLong && connections.count > settings.minSize) {
-                idle.remove(at: index)
-                connections[id] = nil
-                actions.append(.closeConnection(id))
+            if isClosing {
+                finishClosingIfDone(now: now, into: &actions)
             } else {
-                index += 1
+                replenish(now: now, into: &actions)
             }
+        } else {
+            makeAvailable(connection, now: now, into: &actions)
         }
-        replenish(now: now, into: &actions)
-        return actions
-    }
-
-    /// Refuses new requests, fails the waiting ones and closes idle connections; leased ones close on return.
-    mutating func close(now: ContinuousClock.Instant) -> [Action] {
-        let now = Moment(now)
-        isClosing = true
-        var actions: [Action] = waiting.removeAll().map { entry in
-            holders[entry.id] = nil
-            counters.waitTime += now - entry.enqueuedAt
-            return .fail(entry.id, .closed)
-        }
-        for id in idle {
-            connections[id] = nil
-            actions.append(.closeConnection(id))
-        }
-        idle.removeAll()
         return actions
     }
 
     // MARK: State
-
-    /// Closing, and every connection is gone (none leased, idle or opening).
-    var isDrained: Bool { isClosing && connections.isEmpty }
 
     /// The leases now held.
     var leases: [Lease] {
@@ -274,17 +248,14 @@ package struct PoolStateMachine {
         (connections.count, idle.count, leasedCount, waiting.count)
     }
 
-    /// The earliest instant at which ``tick(now:)`` has something to do for the waiting requests.
-    var nextDeadline: ContinuousClock.Instant? { waiting.first?.deadline.instant }
-
     // MARK: Private
 
     /// Holders of waiting requests; they become lease holders when served.
-    private var holders: [RequestID: Holder] = [:]
+    var holders: [RequestID: Holder] = [:]
 
-    private var leaseHolders: [Holder] { leases.map(\.holder) }
+    var leaseHolders: [Holder] { leases.map(\.holder) }
 
-    private func isPastLifetime(_ connection: ConnectionID, now: Moment) -> Bool {
+    func isPastLifetime(_ connection: ConnectionID, now: Moment) -> Bool {
         guard let lifetime = settings.maxLifetime, let openedAt = connections[connection]?.openedAt else {
             return false
         }
@@ -294,44 +265,69 @@ package struct PoolStateMachine {
     /// Changes the entry of `connection`, if there is one, by copy and write-back. Not `connections[id]?.x = …`:
     /// the dictionary's modify accessor is a coroutine whose frame, for an entry this size, is allocated on the heap,
     /// which came to 17 allocations per lease and return (measured by make bench).
-    private mutating func update(_ connection: ConnectionID, _ change: (inout Connection) -> Void) {
+    mutating func update(_ connection: ConnectionID, _ change: (inout Connection) -> Void) {
         guard var entry = connections[connection] else { return }
         change(&entry)
         connections.updateValue(entry, forKey: connection)
     }
 
     /// Gives `connection` to the first waiting request, or parks it idle.
-    private mutating func makeAvailable(_ connection: ConnectionID, now: Moment) -> Action? {
+    private mutating func makeAvailable(_ connection: ConnectionID, now: Moment, into actions: inout [Action]) {
         guard let next = waiting.popFirst() else {
-            update(connection) { $0.state = .idle(since: now) }
+            var openedAt: Moment?
+            update(connection) { entry in
+                entry.state = .idle(since: now)
+                openedAt = entry.openedAt
+            }
             idle.append(connection)
-            return nil
+            // An idle connection past its lifetime is closed at the wake-up (a leased one when it comes back).
+            if let lifetime = settings.maxLifetime, let openedAt { wake(by: openedAt + lifetime, into: &actions) }
+            // Idle expiry closes the coldest first, and only above minSize; it is due when the coldest has idled long.
+            if let idleTimeout = settings.idleTimeout, connections.count > settings.minSize,
+                case .idle(let since)? = connections[idle[0]]?.state
+            {
+                wake(by: since + idleTimeout, into: &actions)
+            }
+            return
         }
         counters.waitTime += now - next.enqueuedAt
         let holder = holders.removeValue(forKey: next.id) ?? Holder(name: "unknown", callSite: "unknown")
-        return lease(connection, to: next.id, holder: holder, now: now)
+        lease(connection, to: next.id, holder: holder, now: now, into: &actions)
     }
 
     private mutating func lease(
         _ connection: ConnectionID,
         to request: RequestID,
         holder: Holder,
-        now: Moment
-    ) -> Action {
+        now: Moment,
+        into actions: inout [Action]
+    ) {
         let lease = Lease(connection: connection, request: request, holder: holder, started: now)
         update(connection) { $0.state = .leased(lease) }
         leasedCount += 1
         counters.peakLeased = max(counters.peakLeased, leasedCount)
-        return .lease(connection, to: request)
+        actions.append(.lease(connection, to: request))
+        if let threshold = settings.leakThreshold { wake(by: now + threshold, into: &actions) }
     }
 
-    /// Opens connections up to `minSize`, and for waiting requests up to `maxSize`, unless backing off after a failure.
-    private mutating func replenish(now: Moment, into actions: inout [Action]) {
-        guard !isClosing else { return }
-        if let retryNotBefore, now < retryNotBefore { return }
+    /// Connections wanted beyond those open or opening: up to `minSize`, and one per request nothing is opening for,
+    /// within `maxSize`.
+    var connectionsWanted: Int {
         let wanted = max(settings.minSize - connections.count, waiting.count - openingCount)
-        let room = settings.maxSize - connections.count
-        for _ in 0..<max(0, min(wanted, room)) {
+        return max(0, min(wanted, settings.maxSize - connections.count))
+    }
+
+    /// Opens the connections wanted, unless backing off after a failure: then it asks to be woken when the backoff
+    /// ends.
+    mutating func replenish(now: Moment, into actions: inout [Action]) {
+        guard !isClosing else { return }
+        let wanted = connectionsWanted
+        guard wanted > 0 else { return }
+        if let retryNotBefore, now < retryNotBefore {
+            wake(by: retryNotBefore, into: &actions)
+            return
+        }
+        for _ in 0..<wanted {
             let id = nextConnectionID
             nextConnectionID += 1
             connections[id] = Connection(state: .opening, openedAt: nil)

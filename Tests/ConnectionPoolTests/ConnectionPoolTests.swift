@@ -42,28 +42,28 @@ import Testing
     }
 
     @Test func timeoutNamesThePoolTheLimitTheWaitersAndTheHolders() async throws {
-        let target = try TestTarget("mw-pool-timeout")
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 1, maxSize: 1, acquireTimeout: .milliseconds(200))
-        )
-        // Opened before the holder asks, so the holder's own request cannot time out on a slow, loaded machine.
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-timeout",
+            PoolSettings(minSize: 1, maxSize: 1, acquireTimeout: .milliseconds(200), leakThreshold: nil))
+        // Opened before the holder asks, so only the impatient request waits and sets the timer.
         try await waitUntil("the connection is open") { pool.statistics.poolAvailable == 1 }
-        let holder = Task {
-            try await pool.withConnection(holder: "slow job task 1") { connection in
-                try await connection.query("SELECT pg_sleep(1.5)")
-            }
-        }
-        try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
+        let (gate, holder) = try await holdLease(on: pool, holder: "slow job task 1")
+        let impatient = Task { try await pool.withConnection(holder: "impatient") { _ in } }
+        await clock.waitForTimer(at: clock.start + .milliseconds(200))
+        #expect(pool.statistics.requestsWaiting == 1)
+        #expect(pool.statistics.requestsTimeouts == 0)
+        clock.advance(to: clock.start + .milliseconds(200))
         await #expect {
-            try await pool.withConnection(holder: "impatient") { _ in }
+            try await impatient.value
         } throws: { error in
             guard let error = error as? PoolError, error.kind == .timedOut else { return false }
             return error.message.contains(pool.target) && error.message.contains("max_size 1")
+                && error.message.contains("within 0.2 s (pool_timeout)")
                 && error.message.contains("0 more request(s) waiting")
                 && error.message.contains("slow job task 1 at ConnectionPoolTests/ConnectionPoolTests.swift:")
         }
         #expect(pool.statistics.requestsTimeouts == 1)
+        gate.open()
         _ = try await holder.value
         await pool.close()
     }
@@ -123,13 +123,14 @@ import Testing
     }
 
     @Test func connectionsAreRecycledAfterTheirLifetime() async throws {
-        let target = try TestTarget("mw-pool-recycle")
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 1, maxSize: 1, maxLifetime: .milliseconds(300))
-        )
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-recycle",
+            PoolSettings(minSize: 1, maxSize: 1, maxLifetime: .milliseconds(300), leakThreshold: nil))
         let first = try await pool.withConnection { $0.backendPID }
-        try await Task.sleep(for: .milliseconds(400))
+        // Idle and past its lifetime at the wake-up: closed then and replaced, before anyone asks for it.
+        await clock.waitForTimer(at: clock.start + .milliseconds(300))
+        clock.advance(to: clock.start + .milliseconds(300))
+        try await waitUntil("the connection is replaced") { pool.statistics.connectionsNum == 2 }
         let second = try await pool.withConnection { $0.backendPID }
         #expect(first != second)
         #expect(try await target.waitForServerConnections(1) == 1)
@@ -137,66 +138,127 @@ import Testing
     }
 
     @Test func idleConnectionsShrinkToMinSize() async throws {
-        let target = try TestTarget("mw-pool-idle")
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 1, maxSize: 4, idleTimeout: .milliseconds(200))
-        )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 {
-                group.addTask { _ = try await pool.withConnection { try await $0.query("SELECT pg_sleep(0.1)") } }
-            }
-            try await group.waitForAll()
-        }
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-idle",
+            PoolSettings(minSize: 1, maxSize: 4, idleTimeout: .milliseconds(200), leakThreshold: nil))
+        var holds: [(gate: Gate, holder: Task<Void, any Error>)] = []
+        for leased in 1...4 { holds.append(try await holdLease(on: pool, leased: leased)) }
+        for hold in holds { hold.gate.open() }
+        for hold in holds { try await hold.holder.value }
         #expect(pool.statistics.peakLeased == 4 && pool.statistics.connectionsNum == 4)
+        await clock.waitForTimer(at: clock.start + .milliseconds(200))
+        #expect(pool.statistics.poolSize == 4)
+        clock.advance(to: clock.start + .milliseconds(200))
+        try await waitUntil("the pool shrinks") { pool.statistics.poolSize == 1 }
         #expect(try await target.waitForServerConnections(1) == 1)
-        #expect(pool.statistics.poolSize == 1)
         await pool.close()
     }
 
     @Test func aLeakedLeaseIsReportedWithItsHolderAndCallSite() async throws {
-        let target = try TestTarget("mw-pool-leak")
         let logs = LogCollector()
-        let pool = ConnectionPool(
-            configuration: target.configuration,
-            settings: PoolSettings(minSize: 0, maxSize: 2, leakThreshold: .milliseconds(100)),
-            logger: logs.logger
-        )
-        let leaker = Task {
-            try await pool.withConnection(holder: "leaky job task 7") { _ in
-                try await Task.sleep(for: .seconds(10))
-            }
-        }
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-leak",
+            PoolSettings(minSize: 0, maxSize: 2, leakThreshold: .milliseconds(100)), logger: logs.logger)
+        let (gate, leaker) = try await holdLease(on: pool, holder: "leaky job task 7")
         func warned() -> Bool {
             logs.messages.withLock { $0 }.contains {
                 $0.contains("possible connection leak") && $0.contains("leaky job task 7")
             }
         }
-        for _ in 0..<500 where !warned() { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(warned())
+        let leased = clock.now
+        await clock.waitForTimer(at: leased + .milliseconds(100))
+        #expect(!warned())
+        clock.advance(to: leased + .milliseconds(100))
+        try await waitUntil("the leak is reported") { warned() }
         let outstanding = pool.outstandingLeases
         #expect(outstanding.count == 1)
         #expect(outstanding.first?.holder == "leaky job task 7")
         #expect(outstanding.first?.callSite.hasPrefix("ConnectionPoolTests/ConnectionPoolTests.swift:") == true)
-        #expect(outstanding.first.map { $0.heldFor >= .milliseconds(100) } == true)
-        leaker.cancel()
-        _ = await leaker.result
+        #expect(outstanding.first?.heldFor == .milliseconds(100))
+        gate.open()
+        _ = try await leaker.value
         #expect(pool.outstandingLeases.isEmpty)
         await pool.close()
     }
 
     @Test func closeRefusesNewLeasesAndCutsLeasesPastTheDrainTime() async throws {
-        let target = try TestTarget("mw-pool-close")
-        let pool = ConnectionPool(configuration: target.configuration, settings: PoolSettings(minSize: 0, maxSize: 2))
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-close", PoolSettings(minSize: 0, maxSize: 2))
         let stuck = Task { try await pool.withConnection { try await $0.query("SELECT pg_sleep(30)") } }
         try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
-        await pool.close(drain: .milliseconds(100))
-        await #expect(throws: (any Error).self) { try await stuck.value }
+        let closed = await startClosing(
+            pool, drain: .milliseconds(100), timerAt: clock.start + .milliseconds(100), on: clock)
         await #expect {
             try await pool.withConnection { _ in }
         } throws: { ($0 as? PoolError)?.kind == .closed }
+        clock.advance(to: clock.start + .milliseconds(100))
+        // The cut statement fails and its holder gives the lease back: that, not the grace, ends closing.
+        await #expect(throws: (any Error).self) { try await stuck.value }
+        await closed.value
         #expect(pool.statistics.poolSize == 0)
+        #expect(pool.outstandingLeases.isEmpty)
         #expect(try await target.waitForServerConnections(0) == 0)
+    }
+
+    @Test func closeReturnsWhenTheLastLeaseComesBackWithoutTheClockMoving() async throws {
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-drain", PoolSettings(minSize: 2, maxSize: 2))
+        try await waitUntil("the connections are open") { pool.statistics.poolAvailable == 2 }
+        let (gate, holder) = try await holdLease(on: pool)
+        let closed = await startClosing(pool, drain: .seconds(10), timerAt: clock.start + .seconds(10), on: clock)
+        #expect(pool.statistics.poolClosed && pool.statistics.poolAvailable == 0)
+        gate.open()
+        try await holder.value
+        await closed.value
+        #expect(clock.now == clock.start)
+        #expect(pool.statistics.poolSize == 0)
+        #expect(clock.timers.isEmpty)
+        #expect(try await target.waitForServerConnections(0) == 0)
+    }
+
+    @Test func aHolderThatNeverGivesItsLeaseBackEndsClosingAfterTheGrace() async throws {
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-grace", PoolSettings(minSize: 0, maxSize: 1))
+        let (gate, holder) = try await holdLease(on: pool, holder: "stubborn")
+        let closed = await startClosing(
+            pool, drain: .zero, grace: .milliseconds(500), timerAt: clock.start + .milliseconds(500), on: clock)
+        #expect(pool.outstandingLeases.map(\.holder) == ["stubborn"])
+        clock.advance(to: clock.start + .milliseconds(500))
+        await closed.value
+        #expect(pool.outstandingLeases.map(\.holder) == ["stubborn"])
+        #expect(try await target.waitForServerConnections(0) == 0)
+        gate.open()
+        try await holder.value
+        #expect(pool.outstandingLeases.isEmpty)
+    }
+
+    @Test func anIdlePoolSetsNoTimer() async throws {
+        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+            "mw-pool-quiet",
+            PoolSettings(minSize: 2, maxSize: 2, maxLifetime: nil, idleTimeout: nil, leakThreshold: nil))
+        try await waitUntil("the connections are open") { pool.statistics.poolAvailable == 2 }
+        for _ in 0..<20 { try await pool.withConnection { _ = try await $0.query("SELECT 1") } }
+        #expect(pool.statistics.poolAvailable == 2)
+        #expect(clock.timers.isEmpty)
+        await pool.close()
+        #expect(clock.timers.isEmpty)
+    }
+
+    @Test func aFailedConnectIsRetriedWhenItsBackoffEnds() async throws {
+        let configuration = ConnectionConfiguration(parameters: [("host", "127.0.0.1"), ("port", "1")])
+        let clock = TestClock()
+        let pool = ConnectionPool(
+            configuration: configuration, settings: PoolSettings(minSize: 1, maxSize: 1), clock: clock)
+        await clock.waitForTimer(at: clock.start + .milliseconds(100))
+        #expect(pool.statistics.connectionsErrors == 1)
+        clock.advance(to: clock.start + .milliseconds(100))
+        await clock.waitForTimer(at: clock.start + .milliseconds(300))
+        #expect(pool.statistics.connectionsErrors == 2)
+        clock.advance(to: clock.start + .milliseconds(300))
+        await clock.waitForTimer(at: clock.start + .milliseconds(700))
+        #expect(pool.statistics.connectionsErrors == 3)
+        await pool.close()
+        #expect(clock.timers.isEmpty)
     }
 
     @Test func anUnreachableDatabaseFailsLeasesWithTheConnectError() async throws {

@@ -11,6 +11,9 @@ import Testing
 
     func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
 
+    /// The action that sets the driver's timer for `milliseconds`.
+    func wakeUp(_ milliseconds: Int) -> Machine.Action { .scheduleWakeUp(at: .init(at(milliseconds))) }
+
     func machine(
         min: Int = 0, max: Int = 2, timeout: Int = 1000, lifetime: Int? = nil, idle: Int? = nil, leak: Int? = nil
     )
@@ -44,7 +47,7 @@ import Testing
 
     @Test func demandOpensUpToMaxSizeAndNoFurther() {
         var pool = machine(max: 2)
-        #expect(pool.requestLease(1, holder: holder, now: at(0)) == [.openConnection(1)])
+        #expect(pool.requestLease(1, holder: holder, now: at(0)) == [wakeUp(1000), .openConnection(1)])
         #expect(pool.requestLease(2, holder: holder, now: at(0)) == [.openConnection(2)])
         #expect(pool.requestLease(3, holder: holder, now: at(0)) == [])
         #expect(pool.gauges.size == 2 && pool.gauges.waiting == 3)
@@ -90,11 +93,13 @@ import Testing
         _ = pool.connectionOpened(1, now: at(1))
         _ = pool.requestLease(2, holder: holder, now: at(10))
         _ = pool.requestLease(3, holder: holder, now: at(50))
-        #expect(pool.nextDeadline == at(110))
-        #expect(pool.tick(now: at(109)) == [])
+        // Set for request 1, served since: the one wake-up finds nothing due and sets the timer for request 2.
+        #expect(pool.scheduledWakeUp == at(100))
+        #expect(pool.timerFired(now: at(100)) == [wakeUp(110)])
         let holders = [Machine.Holder(name: "ingest task 1", callSite: "Ingest.swift:9")]
-        #expect(pool.tick(now: at(110)) == [.fail(2, .timedOut(waiting: 1, holders: holders))])
-        #expect(pool.tick(now: at(150)) == [.fail(3, .timedOut(waiting: 0, holders: holders))])
+        #expect(pool.timerFired(now: at(110)) == [.fail(2, .timedOut(waiting: 1, holders: holders)), wakeUp(150)])
+        #expect(pool.timerFired(now: at(150)) == [.fail(3, .timedOut(waiting: 0, holders: holders))])
+        #expect(pool.scheduledWakeUp == nil)
         #expect(pool.counters.timeouts == 2)
         #expect(pool.counters.waitTime == .milliseconds(201))
     }
@@ -122,12 +127,14 @@ import Testing
     @Test func connectionsPastTheirLifetimeAreRecycled() {
         var pool = machine(min: 1, max: 2, lifetime: 100)
         _ = pool.start(now: at(0))
-        _ = pool.connectionOpened(1, now: at(0))
+        #expect(pool.connectionOpened(1, now: at(0)) == [wakeUp(100)])
         _ = pool.requestLease(1, holder: holder, now: at(10))
         #expect(pool.connectionReturned(1, state: .clean, now: at(100)) == [.closeConnection(1), .openConnection(2)])
-        _ = pool.connectionOpened(2, now: at(101))
-        #expect(pool.tick(now: at(150)) == [])
-        #expect(pool.tick(now: at(201)) == [.closeConnection(2), .openConnection(3)])
+        #expect(pool.connectionOpened(2, now: at(101)) == [])
+        #expect(pool.timerFired(now: at(101)) == [wakeUp(201)])
+        #expect(pool.timerFired(now: at(201)) == [.closeConnection(2), .openConnection(3)])
+        #expect(pool.scheduledWakeUp == nil)
+        #expect(pool.connectionOpened(3, now: at(210)) == [wakeUp(310)])
     }
 
     @Test func idleConnectionsAboveMinSizeAreClosed() {
@@ -137,22 +144,23 @@ import Testing
         for request in 1...3 { _ = pool.requestLease(request, holder: holder, now: at(0)) }
         _ = pool.connectionOpened(2, now: at(0))
         _ = pool.connectionOpened(3, now: at(0))
-        for connection in 1...3 { _ = pool.connectionReturned(connection, state: .clean, now: at(10 * connection)) }
-        #expect(pool.tick(now: at(105)) == [])
-        #expect(pool.tick(now: at(115)) == [.closeConnection(1)])
-        #expect(pool.tick(now: at(500)) == [.closeConnection(2)])
+        #expect(pool.connectionReturned(1, state: .clean, now: at(10)) == [wakeUp(110)])
+        #expect(pool.connectionReturned(2, state: .clean, now: at(20)) == [])
+        #expect(pool.connectionReturned(3, state: .clean, now: at(30)) == [])
+        #expect(pool.timerFired(now: at(110)) == [.closeConnection(1), wakeUp(120)])
+        #expect(pool.timerFired(now: at(120)) == [.closeConnection(2)])
         #expect(pool.gauges.size == 1)
-        #expect(pool.tick(now: at(900)) == [])
+        #expect(pool.scheduledWakeUp == nil)
     }
 
     @Test func aLongLeaseIsReportedOnce() {
         var pool = machine(max: 1, leak: 100)
         _ = pool.requestLease(1, holder: holder, now: at(0))
-        _ = pool.connectionOpened(1, now: at(5))
-        #expect(pool.tick(now: at(104)) == [])
+        #expect(pool.connectionOpened(1, now: at(5)) == [.lease(1, to: 1), wakeUp(105)])
         let lease = Machine.Lease(connection: 1, request: 1, holder: holder, started: .init(at(5)), warned: true)
-        #expect(pool.tick(now: at(105)) == [.warnLeak(lease)])
-        #expect(pool.tick(now: at(500)) == [])
+        #expect(pool.timerFired(now: at(105)) == [.warnLeak(lease)])
+        #expect(pool.scheduledWakeUp == nil)
+        #expect(pool.timerFired(now: at(500)) == [])
         #expect(pool.leases == [lease])
     }
 
@@ -164,27 +172,63 @@ import Testing
         _ = pool.requestLease(2, holder: holder, now: at(1))
         _ = pool.requestLease(3, holder: holder, now: at(1))
         #expect(pool.gauges.waiting == 2)
-        #expect(pool.close(now: at(2)) == [.fail(2, .closed), .fail(3, .closed)])
+        #expect(
+            pool.close(now: at(2), drain: .milliseconds(100), grace: .zero) == [
+                .fail(2, .closed), .fail(3, .closed), wakeUp(102),
+            ])
         #expect(pool.requestLease(4, holder: holder, now: at(3)) == [.fail(4, .closed)])
         #expect(pool.connectionOpened(2, now: at(4)) == [.closeConnection(2)])
-        #expect(!pool.isDrained)
+        #expect(!pool.isClosed)
         #expect(pool.connectionReturned(1, state: .clean, now: at(5)) == [.closeConnection(1)])
-        #expect(pool.connectionFailed(3, now: at(6)) == [])
-        #expect(pool.isDrained)
-        #expect(pool.tick(now: at(10_000)) == [])
+        #expect(pool.connectionFailed(3, now: at(6)) == [.closed, .cancelWakeUp])
+        #expect(pool.isClosed && pool.gauges.size == 0)
+        #expect(pool.timerFired(now: at(10_000)) == [])
+    }
+
+    @Test func closingWithNothingOutIsCompleteAtOnce() {
+        var pool = machine(min: 1, max: 1, idle: 100)
+        _ = pool.start(now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        #expect(pool.close(now: at(1), drain: .seconds(30), grace: .seconds(1)) == [.closeConnection(1), .closed])
+        #expect(pool.close(now: at(2), drain: .zero, grace: .zero) == [])
+    }
+
+    @Test func leasesPastTheDrainTimeAreCutAndClosingCompletesWhenTheyComeBack() {
+        var pool = machine(max: 1)
+        _ = pool.requestLease(1, holder: holder, now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        #expect(pool.close(now: at(10), drain: .milliseconds(100), grace: .milliseconds(50)) == [wakeUp(110)])
+        #expect(pool.timerFired(now: at(110)) == [.cutConnection(1), wakeUp(160)])
+        #expect(pool.leases.map(\.cut) == [true])
+        #expect(
+            pool.connectionReturned(1, state: .broken, now: at(120)) == [.closeConnection(1), .closed, .cancelWakeUp])
+        #expect(pool.isClosed && pool.leases.isEmpty)
+    }
+
+    @Test func aCutLeaseNotGivenBackEndsClosingAfterTheGraceAndStaysListed() {
+        var pool = machine(max: 1)
+        _ = pool.requestLease(1, holder: holder, now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        #expect(pool.close(now: at(10), drain: .seconds(30), grace: .milliseconds(50)) == [])
+        // A second close that forces it: its shorter drain wins.
+        #expect(pool.close(now: at(20), drain: .zero, grace: .seconds(9)) == [.cutConnection(1), wakeUp(70)])
+        #expect(pool.timerFired(now: at(70)) == [.closed])
+        #expect(pool.isClosed && pool.leases.count == 1)
+        #expect(pool.connectionReturned(1, state: .broken, now: at(80)) == [.closeConnection(1)])
+        #expect(pool.leases.isEmpty)
     }
 
     @Test func failedOpensFailWaitersWhenNothingCanComeBackAndBackOff() {
         var pool = machine(min: 1, max: 2)
         #expect(pool.start(now: at(0)) == [.openConnection(1)])
         _ = pool.requestLease(1, holder: holder, now: at(0))
-        #expect(pool.connectionFailed(1, now: at(10)) == [.fail(1, .connectFailed)])
+        #expect(pool.connectionFailed(1, now: at(10)) == [.fail(1, .connectFailed), wakeUp(110)])
         #expect(pool.counters.connectionErrors == 1)
-        #expect(pool.tick(now: at(50)) == [])
-        #expect(pool.tick(now: at(110)) == [.openConnection(2)])
-        #expect(pool.connectionFailed(2, now: at(120)) == [])
-        #expect(pool.tick(now: at(300)) == [])
-        #expect(pool.tick(now: at(320)) == [.openConnection(3)])
+        #expect(pool.requestLease(2, holder: holder, now: at(50)) == [])
+        #expect(pool.timerFired(now: at(110)) == [.openConnection(2), wakeUp(1050)])
+        #expect(pool.connectionFailed(2, now: at(120)) == [.fail(2, .connectFailed), wakeUp(320)])
+        #expect(pool.timerFired(now: at(320)) == [.openConnection(3)])
+        #expect(pool.scheduledWakeUp == nil)
     }
 
     @Test func failedOpensLeaveWaitersWhileAConnectionIsInUse() {
@@ -192,7 +236,7 @@ import Testing
         _ = pool.requestLease(1, holder: holder, now: at(0))
         _ = pool.connectionOpened(1, now: at(0))
         #expect(pool.requestLease(2, holder: holder, now: at(1)) == [.openConnection(2)])
-        #expect(pool.connectionFailed(2, now: at(2)) == [])
+        #expect(pool.connectionFailed(2, now: at(2)) == [wakeUp(102)])
         #expect(pool.connectionReturned(1, state: .clean, now: at(3)) == [.lease(1, to: 2)])
     }
 
@@ -200,7 +244,7 @@ import Testing
     /// exactly once.
     @Test func randomEventsNeverExceedMaxSize() {
         var generator = SplitMix64(seed: 42)
-        var pool = machine(min: 1, max: 4, timeout: 50, lifetime: 400, idle: 80)
+        var pool = machine(min: 1, max: 4, timeout: 50, lifetime: 400, idle: 80, leak: 30)
         var opening: Set<Int> = []
         var leased: Set<Int> = []
         var waiting: Set<Int> = []
@@ -218,7 +262,7 @@ import Testing
                 case .fail(let request, _):
                     #expect(waiting.remove(request) != nil || request == nextRequest - 1)
                     ended += 1
-                case .warnLeak: break
+                case .warnLeak, .cutConnection, .scheduleWakeUp, .cancelWakeUp, .closed: break
                 }
             }
         }
@@ -249,7 +293,12 @@ import Testing
                     handle(pool.cancelRequest(request, now: at(now)))
                 }
             default:
-                handle(pool.tick(now: at(now)))
+                // Late as well as on time: a timer may fire after its instant on a busy machine.
+                handle(pool.timerFired(now: at(now)))
+            }
+            // The timer is never set later than the earliest deadline, so nothing that is due waits for an event.
+            if let earliest = pool.nextDeadline(after: .init(start - .seconds(3600))) {
+                #expect(pool.scheduledWakeUp.map { $0 <= earliest.instant } == true)
             }
             #expect(pool.gauges.size <= 4)
             #expect(pool.gauges.leased == leased.count)

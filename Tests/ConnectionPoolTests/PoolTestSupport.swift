@@ -23,6 +23,18 @@ struct TestTarget {
         self.configuration = configuration
     }
 
+    /// A target named after `prefix` and a pool for it whose timers run on a test clock.
+    static func poolOnTestClock(
+        _ prefix: String,
+        _ settings: PoolSettings,
+        logger: Logger = Logger(label: "test")
+    ) throws -> (target: TestTarget, clock: TestClock, pool: ConnectionPool) {
+        let target = try TestTarget(prefix)
+        let clock = TestClock()
+        let pool = ConnectionPool(configuration: target.configuration, settings: settings, logger: logger, clock: clock)
+        return (target, clock, pool)
+    }
+
     /// Backends on the server carrying this test's application name.
     func serverConnections() async throws -> Int {
         try await ServerConnectionCount.count(applicationName: applicationName, configuration: configuration)
@@ -102,4 +114,140 @@ final class LogCollector: Sendable {
             collector.messages.withLock { $0.append("\(event.level): \(event.message)") }
         }
     }
+}
+
+/// A clock for the pool's timers that moves only when the test moves it: a test waits until the pool has set the
+/// timer it expects (``waitForTimer(at:)``), then moves the clock to it (``advance(to:)``), and nothing sleeps.
+final class TestClock: PoolClock {
+    private struct Sleeper {
+        var id: Int
+        var deadline: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var now: ContinuousClock.Instant
+        var sleepers: [Sleeper] = []
+        var nextID = 0
+        var watchers: [(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    let start: ContinuousClock.Instant
+    private let state: Locked<State>
+
+    init() {
+        start = ContinuousClock.now
+        state = Locked(State(now: start))
+    }
+
+    var now: ContinuousClock.Instant { state.withLock { $0.now } }
+
+    /// The instants timers are set for now, earliest first.
+    var timers: [ContinuousClock.Instant] { state.withLock { $0.sleepers.map(\.deadline).sorted() } }
+
+    func wait(until deadline: ContinuousClock.Instant) async throws {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let (ready, watchers) = state.withLock {
+                    state -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
+                    if Task.isCancelled { return (.failure(CancellationError()), []) }
+                    if deadline <= state.now { return (.success(()), []) }
+                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    let due = state.watchers.filter { $0.deadline == deadline }.map(\.continuation)
+                    state.watchers.removeAll { $0.deadline == deadline }
+                    return (nil, due)
+                }
+                if let ready { continuation.resume(with: ready) }
+                for watcher in watchers { watcher.resume() }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.sleepers.remove(at: index)
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Returns once a timer is set for `deadline`.
+    func waitForTimer(at deadline: ContinuousClock.Instant) async {
+        await withCheckedContinuation { continuation in
+            let set = state.withLock { state in
+                guard !state.sleepers.contains(where: { $0.deadline == deadline }) else { return true }
+                state.watchers.append((deadline, continuation))
+                return false
+            }
+            if set { continuation.resume() }
+        }
+    }
+
+    /// Moves the clock to `instant` and fires the timers due by then.
+    func advance(to instant: ContinuousClock.Instant) {
+        let due = state.withLock { state -> [Sleeper] in
+            state.now = max(state.now, instant)
+            let now = state.now
+            defer { state.sleepers.removeAll { $0.deadline <= now } }
+            return state.sleepers.filter { $0.deadline <= now }
+        }
+        for sleeper in due { sleeper.continuation.resume() }
+    }
+}
+
+/// Holds a lease open until the test lets it go.
+final class Gate: Sendable {
+    private let state = Locked<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state in
+                if !state.isOpen { state.waiters.append(continuation) }
+                return state.isOpen
+            }
+            if isOpen { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// Leases a connection from `pool` for `holder` and holds it until the returned gate opens; returns once it is held
+/// (`leased` leases in all). The lease's call site is the caller's.
+func holdLease(
+    on pool: ConnectionPool,
+    holder: String = "unnamed",
+    leased: Int = 1,
+    fileID: String = #fileID,
+    line: Int = #line
+) async throws -> (gate: Gate, holder: Task<Void, any Error>) {
+    let gate = Gate()
+    let task = Task {
+        try await pool.withConnection(holder: holder, fileID: fileID, line: line) { _ in await gate.wait() }
+    }
+    try await waitUntil("\(leased) connection(s) leased") { pool.statistics.leased == leased }
+    return (gate, task)
+}
+
+/// Starts closing `pool` and returns once closing has set its timer for `deadline` (the drain time, or the grace
+/// after a cut); the task ends when `close` returns.
+func startClosing(
+    _ pool: ConnectionPool,
+    drain: Duration,
+    grace: Duration = .seconds(1),
+    timerAt deadline: ContinuousClock.Instant,
+    on clock: TestClock
+) async -> Task<Void, Never> {
+    let closed = Task { await pool.close(drain: drain, grace: grace) }
+    await clock.waitForTimer(at: deadline)
+    return closed
 }
