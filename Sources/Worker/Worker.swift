@@ -44,8 +44,8 @@ extension ExitCode {
         self.init(status.rawValue)
     }
 
-    static let invalidInput = ExitCode(ExitCode.invalidInput)
-    static let databaseUnavailable = ExitCode(ExitCode.databaseUnavailable)
+    static let invalidInput = ExitCode(ExitStatus.invalidInput)
+    static let databaseUnavailable = ExitCode(ExitStatus.databaseUnavailable)
 
     /// A connection that could not be opened: unavailable only when that may pass; refused credentials are
     /// configuration.

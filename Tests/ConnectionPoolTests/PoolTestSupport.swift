@@ -1,6 +1,7 @@
 import ConnectionPool
 import Foundation
 import Logging
+import PoolConfiguration
 import Postgres
 import Support
 import Testing

@@ -1,10 +1,10 @@
 import Batch
 import Foundation
 import Jobs
-import MemoryStore
 import Settings
 import Testing
 
+@testable import MemoryStore
 @testable import Worker
 
 /// `worker config` shows every key, the `worker:` section included, and every command that reads the settings checks
