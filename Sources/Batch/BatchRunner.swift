@@ -291,17 +291,11 @@ public struct BatchRunner: Sendable {
     /// Linux's `VmHWM`, not getrusage's `ru_maxrss`: the latter survives exec, so a worker spawned by a large
     /// process (posix_spawn shares the parent's memory until the exec) would report the parent's peak.
     static func peakResidentMegabytes() -> Double? {
-        #if os(Linux)
-            guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-                let kibibytes = Double(line.dropFirst("VmHWM:".count).split(whereSeparator: \.isWhitespace).first ?? "")
-            else { return nil }
-            let bytes = kibibytes * 1024
-        #else
-            var usage = rusage()
-            guard getrusage(RUSAGE_SELF, &usage) == 0 else { return nil }
-            let bytes = Double(usage.ru_maxrss)  // Darwin counts bytes
-        #endif
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kibibytes = Double(line.dropFirst("VmHWM:".count).split(whereSeparator: \.isWhitespace).first ?? "")
+        else { return nil }
+        let bytes = kibibytes * 1024
         return (bytes / 1_048_576 * 10).rounded() / 10
     }
 }
