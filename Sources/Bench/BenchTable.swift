@@ -102,6 +102,9 @@ struct BenchTable {
                                 String(format: "%.2f", Double($0) / Double(run.transactions))
                             } ?? "?")
                     }.joined(separator: ", ")),
+            row(
+                "allocations per lease", String(format: "%.1f", result.allocationsPerLease),
+                "whole bench process, least of the rounds"),
         ]
     }
 

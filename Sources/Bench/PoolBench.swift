@@ -1,3 +1,4 @@
+import CAllocationCounter
 import ConnectionPool
 import Foundation
 import Glibc
@@ -57,6 +58,8 @@ struct PoolBench: Sendable {
         var userSeconds: Double
         var systemSeconds: Double
         var contextSwitches: Int
+        /// Heap allocations in the whole process (every thread) while the leases ran.
+        var allocations: Int
     }
 
     /// Runs `leases` round trips from `tasks` tasks sharing one counter and returns what they took. Every answer is
@@ -65,6 +68,7 @@ struct PoolBench: Sendable {
         let tickets = Tickets()
         let usageStarted = ProcessUsage.now()
         let started = ContinuousClock.now
+        mw_allocations_start()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<tasks {
                 group.addTask {
@@ -83,12 +87,13 @@ struct PoolBench: Sendable {
             }
             try await group.waitForAll()
         }
+        let allocations = mw_allocations_stop()
         let elapsed = seconds(since: started)
         let usage = ProcessUsage.now()
         return Timing(
             seconds: elapsed, userSeconds: usage.userSeconds - usageStarted.userSeconds,
             systemSeconds: usage.systemSeconds - usageStarted.systemSeconds,
-            contextSwitches: usage.contextSwitches - usageStarted.contextSwitches)
+            contextSwitches: usage.contextSwitches - usageStarted.contextSwitches, allocations: Int(allocations))
     }
 
     /// Round trips until every connection of the pool has served several leases and prepared the statement.

@@ -15,6 +15,8 @@ struct RoundTripResult: Codable, Sendable {
     var systemCPUMicrosecondsPerLease: Double
     /// The bench process's context switches per lease, least of the rounds.
     var contextSwitchesPerLease: Double
+    /// Heap allocations per lease in the whole bench process (tasks, pool, connection, reactor), least of the rounds.
+    var allocationsPerLease: Double
     /// Transactions per second of each round.
     var pgbenchExtendedSamples: [Double]
     var pgbenchPreparedSamples: [Double]
@@ -71,6 +73,7 @@ struct PoolSections: Sendable {
         var samples: [Double] = []
         var cpuPerLease: [(user: Double, system: Double)] = []
         var switchesPerLease: [Double] = []
+        var allocationsPerLease: [Double] = []
         var extended: [PgbenchResult] = []
         var prepared: [PgbenchResult] = []
         try await bench.withWarmPool(size: size) { pool in
@@ -85,6 +88,7 @@ struct PoolSections: Sendable {
                         system: timing.systemSeconds / Double(leases) * 1e6
                     ))
                 switchesPerLease.append(Double(timing.contextSwitches) / Double(leases))
+                allocationsPerLease.append(Double(timing.allocations) / Double(leases))
                 extended.append(
                     try await pgbench(
                         script, mode: "extended", perClient: leases / 10, log: "pgbench-extended-\(round)"))
@@ -100,7 +104,7 @@ struct PoolSections: Sendable {
         return RoundTripResult(
             leases: leases, tasks: tasks, maxSize: size, samples: samples, leasesPerSecond: ours,
             userCPUMicrosecondsPerLease: leastCPU?.user ?? 0, systemCPUMicrosecondsPerLease: leastCPU?.system ?? 0,
-            contextSwitchesPerLease: switchesPerLease.min() ?? 0,
+            contextSwitchesPerLease: switchesPerLease.min() ?? 0, allocationsPerLease: allocationsPerLease.min() ?? 0,
             pgbenchExtendedSamples: extended.map(\.tps), pgbenchPreparedSamples: prepared.map(\.tps),
             pgbenchExtended: bestExtended, pgbenchPrepared: bestPrepared, ratioExtended: ours / bestExtended.tps,
             ratioPrepared: ours / bestPrepared.tps)
