@@ -158,8 +158,19 @@ import Testing
             if usable { try await Task.sleep(for: .milliseconds(10)) }
         }
         #expect(!usable)
+        // Its FATAL goodbye was read as a notice, which alone marks the session ended, also when the end of the
+        // stream has not arrived yet.
+        #expect(victim.noticeSink.serverEndedSession)
         #expect(victim.transactionStatus == .unknown)
         await #expect(throws: PostgresConnectionError.self) { try await victim.query("SELECT 1") }
+    }
+
+    @Test func aWarningNoticeDoesNotEndTheSession() async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        try await connection.execute(script: "DO $$ BEGIN RAISE WARNING 'just a warning'; END $$")
+        #expect(!connection.noticeSink.serverEndedSession)
+        #expect(connection.isUsable)
     }
 
     @Test func statementsRunWithAndWithoutPreparation() async throws {

@@ -2,6 +2,7 @@ import CLibPQ
 import Foundation
 import Glibc
 import Logging
+import Support
 
 /// Opening a connection. `PQconnectdbParams` blocks (DNS, TLS, authentication), so it runs on a dedicated thread
 /// (rule 2 of ``PostgresConnection``'s threads and locks); connections are opened rarely, so a thread each is cheap.
@@ -38,12 +39,11 @@ extension PostgresConnection {
             throw PostgresConnectionError(kind: .connectFailed, message: message, target: configuration.maskedURL)
         }
         let sink = NoticeSink(logger: logger)
-        PQsetNoticeProcessor(
+        PQsetNoticeReceiver(
             handle,
-            { context, message in
-                guard let context, let message else { return }
-                let sink = Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue()
-                sink.logger.debug("server notice: \(String(cString: message).trimmingCharacters(in: .newlines))")
+            { context, notice in
+                guard let context, let notice else { return }
+                Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue().receive(notice)
             },
             Unmanaged.passUnretained(sink).toOpaque()
         )
@@ -89,11 +89,29 @@ extension PostgresConnection {
     }
 }
 
-/// Receives the server's notices (e.g. "table already exists, skipping") so libpq does not print them to stderr.
+/// Receives the server's notices (e.g. "table already exists, skipping") so libpq does not print them to stderr, and
+/// notices that the server is ending the session.
+///
+/// A backend that is terminated while its connection sits idle sends `FATAL: terminating connection…` and then
+/// closes the socket; libpq, with no statement running, hands that error here as a notice. Reading it is enough to
+/// know the connection is gone, even when the end of the stream has not arrived yet.
 final class NoticeSink: Sendable {
     let logger: Logger
+    private let sessionEnded = Locked(false)
 
     init(logger: Logger) { self.logger = logger }
+
+    /// Called by libpq, on the thread of the libpq call that read the notice.
+    func receive(_ notice: OpaquePointer) {
+        // "V": the severity never translated (PG_DIAG_SEVERITY_NONLOCALIZED, a character macro Swift does not import).
+        let severity = PQresultErrorField(notice, Int32(UInt8(ascii: "V"))).map { String(cString: $0) }
+        if severity == "FATAL" || severity == "PANIC" { sessionEnded.withLock { $0 = true } }
+        let message = PQresultErrorMessage(notice).map { String(cString: $0) } ?? ""
+        logger.debug("server notice: \(message.trimmingCharacters(in: .newlines))")
+    }
+
+    /// Whether the server said it is ending this session.
+    var serverEndedSession: Bool { sessionEnded.withLock { $0 } }
 }
 
 /// A `PGconn` pointer crossing from the thread that opened it to the task that uses it.

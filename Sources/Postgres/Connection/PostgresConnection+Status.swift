@@ -41,13 +41,16 @@ extension PostgresConnection {
         if broken || claim.isClosed { return false }
         // A terminated backend sends its FATAL message and then closes: reading until the socket has nothing more
         // (at most a few rounds; input on an idle connection is rare) reaches the end of stream, which breaks it.
+        // Its FATAL message alone is enough (see ``NoticeSink``): the end of stream may not have arrived yet.
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
         var rounds = 0
         while rounds < 4, !broken, poll(&descriptor, 1, 0) > 0 {
             if PQconsumeInput(handle) == 0 { broken = true }
+            // PQconsumeInput only reads; PQisBusy parses, which hands a FATAL message to the notice receiver.
+            _ = PQisBusy(handle)
             rounds += 1
         }
-        if PQstatus(handle) != CONNECTION_OK { broken = true }
+        if PQstatus(handle) != CONNECTION_OK || noticeSink.serverEndedSession { broken = true }
         return !broken
     }
 }

@@ -60,8 +60,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private static let nextOwnerID = Locked(0)
     let cancellation: QueryCancellation
     let configuration: ConnectionConfiguration
-    /// Kept alive for libpq's notice processor, which holds it unretained.
-    private let noticeSink: NoticeSink
+    /// Kept alive for libpq's notice receiver, which holds it unretained.
+    let noticeSink: NoticeSink
     let claim = ConnectionClaim()
     /// Set when the connection failed in use.
     var broken = false
