@@ -27,7 +27,8 @@ extension PostgresConnection {
     func send(_ sql: String, _ parameters: EncodedParameters, prepared name: String?) throws {
         try parameters.withPointers { count, types, values, lengths, formats in
             if let name {
-                try check(PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0))
+                // withCString, not the implicit conversion, which copies a short string like this to the heap.
+                try check(name.withCString { PQsendQueryPrepared(handle, $0, count, values, lengths, formats, 0) })
             } else {
                 try check(PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0))
             }
