@@ -33,7 +33,7 @@ enum StateMachineBench {
     private static func measure(cycles: Int, runs: Int, queued: Bool) -> (nanoseconds: Double, allocations: Double) {
         let clock = ContinuousClock()
         let now = clock.now
-        let holder = PoolStateMachine.Holder(name: "bench", callSite: "StateMachineBench")
+        let holder = PoolStateMachine.Holder(name: "bench", file: "StateMachineBench", line: 1)
         var best = Double.infinity
         var allocations = 0.0
         var checksum = 0

@@ -18,13 +18,17 @@ public final class ConnectionPool: Sendable {
     private struct Leased: Sendable {
         var id: PoolStateMachine.ConnectionID
         var connection: PostgresConnection
+        /// It sat idle long enough to be checked before use (``PoolSettings/idleCheckAfter``).
+        var check: Bool
     }
 
     /// What the lock guards: the state machine plus the objects its ids stand for.
     private struct Core: Sendable {
         var machine: PoolStateMachine
         var connections: [PoolStateMachine.ConnectionID: PostgresConnection] = [:]
-        var waiters: [PoolStateMachine.RequestID: CheckedContinuation<Leased, any Error>] = [:]
+        /// Tasks waiting for a lease. Unsafe continuations, not checked ones, which cost an allocation per wait: each
+        /// is resumed exactly once because it is removed from here, under the lock, by whoever resumes it.
+        var waiters: [PoolStateMachine.RequestID: UnsafeContinuation<Leased, any Error>] = [:]
         /// Answers to requests whose task has not started waiting (yet): taken by ``request(_:)`` at once.
         var answers: [PoolStateMachine.RequestID: Result<Leased, any Error>] = [:]
         var nextRequestID = 1
@@ -47,7 +51,7 @@ public final class ConnectionPool: Sendable {
     private enum Effect {
         case open(PoolStateMachine.ConnectionID)
         case close(PostgresConnection)
-        case resume(CheckedContinuation<Leased, any Error>, Result<Leased, any Error>)
+        case resume(UnsafeContinuation<Leased, any Error>, Result<Leased, any Error>)
         case warnLeak(PoolStateMachine.Lease, pid: Int32?)
         case startTimer(ContinuousClock.Instant, generation: Int)
         case stopTimer(CheckedContinuation<Void, Never>)
@@ -170,7 +174,7 @@ public final class ConnectionPool: Sendable {
         line: Int = #line,
         _ body: (PostgresConnection) async throws -> Value
     ) async throws -> Value {
-        let leased = try await lease(PoolStateMachine.Holder(name: holder, callSite: "\(fileID):\(line)"))
+        let leased = try await lease(PoolStateMachine.Holder(name: holder, file: fileID, line: line))
         let result: Result<Value, any Error>
         do {
             result = .success(try await body(leased.connection))
@@ -181,12 +185,12 @@ public final class ConnectionPool: Sendable {
         return try result.get()
     }
 
-    /// Leases a connection that works: one found broken while it sat idle (a killed backend, a restarted server) is
+    /// Leases a connection that works: one found broken after it sat idle (a killed backend, a restarted server) is
     /// discarded and the request made again, so the caller never sees it.
     private func lease(_ holder: PoolStateMachine.Holder) async throws -> Leased {
         while true {
             let leased = try await request(holder)
-            if leased.connection.isUsable { return leased }
+            if !leased.check || leased.connection.isUsable { return leased }
             perform(
                 core.withLock { core in
                     apply(core.machine.connectionReturned(leased.id, state: .broken, now: clock.now), to: &core)
@@ -206,7 +210,7 @@ public final class ConnectionPool: Sendable {
         perform(effects)
         if let answer { return try answer.get() }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            try await withUnsafeThrowingContinuation { continuation in
                 // Answered between the two locks (a connection came back meanwhile): no need to wait.
                 let answer = core.withLock { core -> Result<Leased, any Error>? in
                     if let answer = core.answers.removeValue(forKey: id) { return answer }
@@ -340,9 +344,11 @@ public final class ConnectionPool: Sendable {
                 effects.append(.open(id))
             case .closeConnection(let id):
                 if let connection = core.connections.removeValue(forKey: id) { effects.append(.close(connection)) }
-            case .lease(let id, let request):
+            case .lease(let id, let request, let check):
                 guard let connection = core.connections[id] else { continue }
-                answer(request, with: .success(Leased(id: id, connection: connection)), in: &core, into: &effects)
+                answer(
+                    request, with: .success(Leased(id: id, connection: connection, check: check)), in: &core,
+                    into: &effects)
             case .fail(let request, let failure):
                 let error = error(for: failure, lastConnectError: core.lastConnectError)
                 answer(request, with: .failure(error), in: &core, into: &effects)

@@ -17,13 +17,19 @@ package struct PoolStateMachine {
     package struct Holder: Sendable, Equatable {
         /// The job and task, e.g. `ingest-alice task 3`.
         var name: String
-        /// `#fileID:#line` of the `withConnection` call.
-        var callSite: String
+        /// `#fileID` and `#line` of the `withConnection` call, kept apart and joined only when shown: joining them
+        /// costs an allocation on every lease, and they are shown only in warnings and errors.
+        var file: String
+        var line: Int
 
-        package init(name: String, callSite: String) {
+        package init(name: String, file: String, line: Int) {
             self.name = name
-            self.callSite = callSite
+            self.file = file
+            self.line = line
         }
+
+        /// `file:line`, as warnings, errors and the leak report show it.
+        var callSite: String { "\(file):\(line)" }
     }
 
     package struct Lease: Sendable, Equatable {
@@ -56,7 +62,9 @@ package struct PoolStateMachine {
         /// Close a leased connection under its holder, whose statement then fails: the drain time ran out. The lease
         /// stays (and shows in the leak report) until the holder gives it back.
         case cutConnection(ConnectionID)
-        case lease(ConnectionID, to: RequestID)
+        /// Hand the connection to the request; with `check`, it sat idle long enough (`idleCheckAfter`) that the
+        /// driver checks it first, and returns it as broken if the check fails.
+        case lease(ConnectionID, to: RequestID, check: Bool = false)
         case fail(RequestID, Failure)
         case warnLeak(Lease)
         /// Call ``timerFired(now:)`` at this instant, instead of at the one scheduled before.
@@ -140,7 +148,11 @@ package struct PoolStateMachine {
                 actions.append(.closeConnection(connection))
                 continue
             }
-            lease(connection, to: request, holder: holder, now: now, into: &actions)
+            var check = true
+            if case .idle(let since)? = connections[connection]?.state {
+                check = now - since >= settings.idleCheckAfter
+            }
+            lease(connection, to: request, holder: holder, check: check, now: now, into: &actions)
             return actions
         }
         let deadline = now + settings.acquireTimeout
@@ -291,14 +303,17 @@ package struct PoolStateMachine {
             return
         }
         counters.waitTime += now - next.enqueuedAt
-        let holder = holders.removeValue(forKey: next.id) ?? Holder(name: "unknown", callSite: "unknown")
+        let holder = holders.removeValue(forKey: next.id) ?? Holder(name: "unknown", file: "unknown", line: 0)
         lease(connection, to: next.id, holder: holder, now: now, into: &actions)
     }
 
+    /// Leases `connection`; `check` only for one taken from the idle list (a connection handed straight from its
+    /// return or its opening to a waiter was in use a moment ago).
     private mutating func lease(
         _ connection: ConnectionID,
         to request: RequestID,
         holder: Holder,
+        check: Bool = false,
         now: Moment,
         into actions: inout [Action]
     ) {
@@ -306,7 +321,7 @@ package struct PoolStateMachine {
         update(connection) { $0.state = .leased(lease) }
         leasedCount += 1
         counters.peakLeased = max(counters.peakLeased, leasedCount)
-        actions.append(.lease(connection, to: request))
+        actions.append(.lease(connection, to: request, check: check))
         if let threshold = settings.leakThreshold { wake(by: now + threshold, into: &actions) }
     }
 

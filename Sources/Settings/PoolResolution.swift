@@ -15,7 +15,8 @@ struct PoolResolution {
             acquireTimeout: values.duration(.poolTimeout),
             maxLifetime: values.durationOrNever(.poolRecycle),
             idleTimeout: values.durationOrNever(.idleTimeout),
-            leakThreshold: values.durationOrNever(.leakThreshold)
+            leakThreshold: values.durationOrNever(.leakThreshold),
+            idleCheckAfter: values.duration(.idleCheckAfter)
         )
         if let problem = Self.sizeProblem(minSize: minSize, overflow: overflow, values: values) {
             problems.append(problem)

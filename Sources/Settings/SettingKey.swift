@@ -25,6 +25,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case poolRecycle = "pool_recycle"
     case idleTimeout = "idle_timeout"
     case leakThreshold = "leak_threshold"
+    case idleCheckAfter = "idle_check_after"
     case concurrency
     case parallelJobs = "parallel_jobs"
     case storeSchema = "store_schema"
@@ -46,7 +47,7 @@ enum SettingKey: String, CaseIterable, Sendable {
 
     /// Keys that configure the pool.
     static let poolKeys: [SettingKey] = [
-        .poolSize, .maxOverflow, .poolTimeout, .poolRecycle, .idleTimeout, .leakThreshold,
+        .poolSize, .maxOverflow, .poolTimeout, .poolRecycle, .idleTimeout, .leakThreshold, .idleCheckAfter,
     ]
 
     /// The keys of the `worker:` section.

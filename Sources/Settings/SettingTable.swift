@@ -117,6 +117,10 @@ extension SettingKey {
             SettingDefinition(
                 .postgres, .seconds(zeroMeans: "no leak warnings"), default: "60",
                 "lease age at which a warning names the holder and call site")
+        case .idleCheckAfter:
+            SettingDefinition(
+                .postgres, .seconds(zeroMeans: "check before every lease"), default: "0.5",
+                "idle time after which a connection is checked before it is leased")
         case .concurrency:
             SettingDefinition(
                 .worker, .wholeNumber(1...Int.max), default: "4", "tasks per job, for jobs that set no concurrency")

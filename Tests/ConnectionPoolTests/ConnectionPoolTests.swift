@@ -70,13 +70,42 @@ import Testing
 
     @Test func aKilledBackendIsReplacedWithoutAnErrorToTheNextCaller() async throws {
         let target = try TestTarget("mw-pool-killed")
-        let pool = ConnectionPool(configuration: target.configuration, settings: PoolSettings(minSize: 1, maxSize: 1))
+        // Checked however briefly it sat idle: the kill below comes well within the default idle_check_after.
+        let pool = ConnectionPool(
+            configuration: target.configuration,
+            settings: PoolSettings(minSize: 1, maxSize: 1, idleCheckAfter: .zero))
         let firstPID = try await pool.withConnection { $0.backendPID }
         let admin = try await PostgresConnection.connect(target.configuration)
         try await admin.query("SELECT pg_terminate_backend($1)", [firstPID])
         admin.close()
         // Wait until the server has really ended it, so the pool's next lease meets a dead connection.
         _ = try await target.waitForServerConnections(0)
+        let secondPID = try await pool.withConnection { connection in
+            try await connection.query("SELECT pg_backend_pid()").rows[0].decode(0, as: Int32.self)
+        }
+        #expect(secondPID != firstPID)
+        #expect(pool.statistics.connectionsLost == 1)
+        await pool.close()
+    }
+
+    /// The other side of `idle_check_after`: a connection used a moment ago is leased unchecked, so a backend killed
+    /// within the window shows as a lost connection in the next statement (which a batch retries), and the pool then
+    /// replaces the connection. This fails if the pool checks every lease, as it did before the window.
+    @Test func aBackendKilledWithinTheIdleCheckWindowFailsTheNextStatementOnly() async throws {
+        let target = try TestTarget("mw-pool-window")
+        let pool = ConnectionPool(
+            configuration: target.configuration,
+            settings: PoolSettings(minSize: 1, maxSize: 1, idleCheckAfter: .seconds(3600)))
+        let firstPID = try await pool.withConnection { $0.backendPID }
+        let admin = try await PostgresConnection.connect(target.configuration)
+        try await admin.query("SELECT pg_terminate_backend($1)", [firstPID])
+        admin.close()
+        _ = try await target.waitForServerConnections(0)
+        await #expect {
+            try await pool.withConnection { try await $0.query("SELECT 1") }
+        } throws: { error in
+            (error as? PostgresConnectionError)?.kind == .connectionLost
+        }
         let secondPID = try await pool.withConnection { connection in
             try await connection.query("SELECT pg_backend_pid()").rows[0].decode(0, as: Int32.self)
         }

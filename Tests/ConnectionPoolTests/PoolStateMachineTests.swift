@@ -7,7 +7,7 @@ import Testing
 @Suite struct PoolStateMachineTests {
     typealias Machine = PoolStateMachine
     let start = ContinuousClock.now
-    let holder = Machine.Holder(name: "job task", callSite: "File.swift:1")
+    let holder = Machine.Holder(name: "job task", file: "File.swift", line: 1)
 
     func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
 
@@ -15,7 +15,8 @@ import Testing
     func wakeUp(_ milliseconds: Int) -> Machine.Action { .scheduleWakeUp(at: .init(at(milliseconds))) }
 
     func machine(
-        min: Int = 0, max: Int = 2, timeout: Int = 1000, lifetime: Int? = nil, idle: Int? = nil, leak: Int? = nil
+        min: Int = 0, max: Int = 2, timeout: Int = 1000, lifetime: Int? = nil, idle: Int? = nil, leak: Int? = nil,
+        checkAfter: Int = 500
     )
         -> Machine
     {
@@ -26,7 +27,8 @@ import Testing
                 acquireTimeout: .milliseconds(timeout),
                 maxLifetime: lifetime.map { .milliseconds($0) },
                 idleTimeout: idle.map { .milliseconds($0) },
-                leakThreshold: leak.map { .milliseconds($0) }
+                leakThreshold: leak.map { .milliseconds($0) },
+                idleCheckAfter: .milliseconds(checkAfter)
             )
         )
     }
@@ -43,6 +45,25 @@ import Testing
         #expect(pool.connectionOpened(1, now: at(1)) == [])
         #expect(pool.requestLease(10, holder: holder, now: at(2)) == [.lease(1, to: 10)])
         #expect(pool.gauges.leased == 1 && pool.counters.peakLeased == 1)
+    }
+
+    @Test func aConnectionIdleForTheCheckWindowIsCheckedAndOneUsedAMomentAgoIsNot() {
+        var pool = machine(min: 1, max: 1, checkAfter: 500)
+        _ = pool.start(now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        #expect(pool.requestLease(1, holder: holder, now: at(499)) == [.lease(1, to: 1, check: false)])
+        _ = pool.connectionReturned(1, state: .clean, now: at(500))
+        #expect(pool.requestLease(2, holder: holder, now: at(1000)) == [.lease(1, to: 2, check: true)])
+        // Handed from its return straight to a waiter: it was in use a moment ago.
+        _ = pool.requestLease(3, holder: holder, now: at(5000))
+        #expect(pool.connectionReturned(1, state: .clean, now: at(9000)) == [.lease(1, to: 3, check: false)])
+    }
+
+    @Test func aZeroCheckWindowChecksEveryLeaseFromTheIdleList() {
+        var pool = machine(min: 1, max: 1, checkAfter: 0)
+        _ = pool.start(now: at(0))
+        _ = pool.connectionOpened(1, now: at(0))
+        #expect(pool.requestLease(1, holder: holder, now: at(0)) == [.lease(1, to: 1, check: true)])
     }
 
     @Test func demandOpensUpToMaxSizeAndNoFurther() {
@@ -62,7 +83,7 @@ import Testing
         for request in 2...5 { _ = pool.requestLease(request, holder: holder, now: at(request)) }
         var served: [Int] = []
         for _ in 2...5 {
-            guard case .lease(1, let request) = pool.connectionReturned(1, state: .clean, now: at(10)).first else {
+            guard case .lease(1, let request, _) = pool.connectionReturned(1, state: .clean, now: at(10)).first else {
                 Issue.record("expected a lease")
                 return
             }
@@ -89,14 +110,15 @@ import Testing
 
     @Test func waitersTimeOutNamingWhoHoldsTheConnections() {
         var pool = machine(max: 1, timeout: 100)
-        _ = pool.requestLease(1, holder: Machine.Holder(name: "ingest task 1", callSite: "Ingest.swift:9"), now: at(0))
+        _ = pool.requestLease(
+            1, holder: Machine.Holder(name: "ingest task 1", file: "Ingest.swift", line: 9), now: at(0))
         _ = pool.connectionOpened(1, now: at(1))
         _ = pool.requestLease(2, holder: holder, now: at(10))
         _ = pool.requestLease(3, holder: holder, now: at(50))
         // Set for request 1, served since: the one wake-up finds nothing due and sets the timer for request 2.
         #expect(pool.scheduledWakeUp == at(100))
         #expect(pool.timerFired(now: at(100)) == [wakeUp(110)])
-        let holders = [Machine.Holder(name: "ingest task 1", callSite: "Ingest.swift:9")]
+        let holders = [Machine.Holder(name: "ingest task 1", file: "Ingest.swift", line: 9)]
         #expect(pool.timerFired(now: at(110)) == [.fail(2, .timedOut(waiting: 1, holders: holders)), wakeUp(150)])
         #expect(pool.timerFired(now: at(150)) == [.fail(3, .timedOut(waiting: 0, holders: holders))])
         #expect(pool.scheduledWakeUp == nil)
@@ -256,7 +278,7 @@ import Testing
                 switch action {
                 case .openConnection(let id): opening.insert(id)
                 case .closeConnection: break
-                case .lease(let id, let request):
+                case .lease(let id, let request, _):
                     #expect(waiting.remove(request) != nil || request == nextRequest - 1)
                     leased.insert(id)
                 case .fail(let request, _):
