@@ -30,7 +30,8 @@ help:
 	@echo 'make lint      swift format lint --strict; shellcheck over scripts/ and .ci/'
 	@echo 'make format    swift format --in-place'
 	@echo 'make pg-start  start the private PostgreSQL (scripts/pg-local start; prints its URL)'
-	@echo 'make pg-stop   stop it'
+	@echo 'make pg-stop   stop it (make run leaves it running)'
+	@echo 'make bench     release build; speed and memory next to pgbench and psql (scripts/bench), a report'
 	@echo 'make clean     swift package clean; remove .build-tsan'
 
 setup:
@@ -54,6 +55,10 @@ build: setup
 # The worker decides from its own settings (environment and config.yaml) whether a database is configured:
 # `worker config --database-configured` exits 0 if so, 1 if not, 2 if the settings are invalid.
 run: setup
+	@if [ -z "$(strip $(JOBS))" ]; then \
+	    echo 'run: no job files: jobs/*.yaml matched nothing; name them with make run JOBS="a.yaml b.yaml"' >&2; \
+	    exit 2; \
+	fi
 	@swift build --product worker
 	@worker="$$(swift build --show-bin-path)/worker"; rc=0; \
 	"$$worker" config --database-configured || rc=$$?; \

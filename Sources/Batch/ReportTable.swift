@@ -5,13 +5,17 @@ extension BatchReport {
     public func table() -> String {
         var lines: [String] = []
         let header = [
-            "job", "kind", "status", "items", "time", "leases", "peak", "wait p95", "hold p95", "timeouts", "retries",
+            "job", "kind", "status", "items", "inserted", "dups", "bad", "hits", "time", "leases", "peak", "wait p95",
+            "hold p95", "timeouts", "retries",
         ]
         var rows: [[String]] = []
         for job in jobs {
             let usage = job.poolUsage
+            let ingest = job.kind == "ingest"
             rows.append([
-                job.name, job.kind, job.status.rawValue, String(job.items), seconds(job.durationS),
+                job.name, job.kind, job.status.rawValue, String(job.items), job.inserted.map(String.init) ?? "-",
+                job.duplicates.map(String.init) ?? "-", ingest ? String(job.badRecords) : "-",
+                job.hits.map(String.init) ?? "-", seconds(job.durationS),
                 usage.map { String($0.leases) } ?? "-", usage.map { String($0.peakConcurrentLeases) } ?? "-",
                 usage.map { milliseconds($0.waitMs.p95) } ?? "-", usage.map { milliseconds($0.holdMs.p95) } ?? "-",
                 usage.map { String($0.timeouts) } ?? "-", String(job.retries),
@@ -61,6 +65,17 @@ extension BatchReport {
                 + (batch.peakRSSMB.map { String(format: ", peak RSS %.0f MB", $0) } ?? "")
         )
         return lines.joined(separator: "\n")
+    }
+
+    /// One line for the jobs that skipped bad records, or nil: what `--quiet` still prints when the batch is
+    /// otherwise clean, since skipped records leave the exit status at 0.
+    public var skippedRecordsLine: String? {
+        let skipping = jobs.filter { $0.badRecords > 0 }
+        guard !skipping.isEmpty else { return nil }
+        let total = skipping.reduce(0) { $0 + $1.badRecords }
+        let first = skipping.first?.badRecordList.first.map { ", first \($0)" } ?? ""
+        return "\(total) bad record(s) skipped in \(skipping.map(\.name).joined(separator: ", "))\(first)"
+            + " (run without --quiet or see the report for all)"
     }
 
     private var leakLine: String {

@@ -20,8 +20,13 @@ struct ConnectionResolution {
     var configuration: ConnectionConfiguration
     var entries: [Setting]
     var warnings: [String] = []
-    /// Whether anything names a server (a URL or a host), as opposed to libpq's defaults.
+    /// Whether anything names a server (a URL or a host, or libpq's own `PGHOST`, `PGPORT`, `PGDATABASE` or
+    /// `PGSERVICE`), as opposed to libpq's defaults.
     var databaseConfigured: Bool
+
+    /// libpq's variables that point it at a database by themselves: `make run` must not start a private server over
+    /// a user's `PGHOST=db.example.com`.
+    static let libpqTargetVariables = ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"]
 
     init(lookup: SettingLookup, environment: [String: String], problems: inout [SettingsError.Problem]) {
         let url = lookup.candidates(for: .url).first
@@ -32,7 +37,9 @@ struct ConnectionResolution {
                 key: SettingKey.url.rawValue, value: url.map { Masking.maskedURL($0.value) },
                 source: url?.source ?? .default)
         ]
-        databaseConfigured = url != nil || !lookup.candidates(for: .host).isEmpty
+        databaseConfigured =
+            url != nil || !lookup.candidates(for: .host).isEmpty
+            || Self.libpqTargetVariables.contains { environment[$0]?.isEmpty == false }
         var keepalives = false
         for key in SettingKey.connectionKeys {
             let urlPart = base[key.libpqKeyword]

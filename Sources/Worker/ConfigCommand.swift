@@ -28,7 +28,7 @@ struct ConfigCommand: ParsableCommand {
     @Flag(
         help: """
             Print nothing; exit 0 if a database is configured (a url or host in the environment or the config \
-            file) and 1 if libpq defaults would apply.
+            file, or PGHOST, PGHOSTADDR, PGPORT, PGDATABASE or PGSERVICE) and 1 if libpq defaults would apply.
             """)
     var databaseConfigured = false
 

@@ -85,7 +85,7 @@ struct Run: AsyncParsableCommand {
         switch report {
         case .json: print(json)
         case .table where !quiet || result.batch.status != .ok || !result.leaks.ok: print(result.table())
-        case .table: break
+        case .table: if let skipped = result.skippedRecordsLine { printError("worker: \(skipped)") }
         }
         if let failure = result.batch.failure { printError("worker: \(failure.reason)") }
         if !result.leaks.ok, !failOnLeak {
@@ -170,12 +170,43 @@ struct Migrate: AsyncParsableCommand {
 }
 
 /// Loads and validates every job file; any problem ends the program with exit code 2 before anything runs.
+///
+/// No file at all is a problem too: an empty batch would still connect and prepare the store, and a cron line whose
+/// glob matched nothing would then pass for a batch that ran.
 func loadJobs(_ files: [String], queryLimits: QueryLimits, configFile: String?) throws -> [Job] {
+    guard !files.isEmpty else {
+        printError("worker: no job files given: name one or more YAML job files, e.g. `worker run jobs/*.yaml`")
+        throw ExitCode.invalidInput
+    }
+    for unused in unusedConfigFiles(besides: files, inUse: configFile) {
+        printError(
+            "worker: warning: \(unused) is not the config file in use (\(configFile ?? "none: no ./config.yaml")); "
+                + "pass --config \(unused) (or set WORKER_CONFIG) to use it")
+    }
     do {
         return try JobLoader.load(files: files, queryLimits: queryLimits, configFile: configFile)
     } catch {
         for problem in error.problems { printError("worker: \(problem)") }
         throw ExitCode.invalidInput
+    }
+}
+
+/// The `config.yaml` files beside the job files that are not the one in use: the file is found by `--config`,
+/// `WORKER_CONFIG` or the current directory, never by a job file's folder, which under cron (run from the home
+/// directory) easily goes unnoticed.
+func unusedConfigFiles(besides files: [String], inUse configFile: String?) -> [String] {
+    func canonical(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+    let used = configFile.map(canonical)
+    var seen: Set<String> = []
+    return files.compactMap { file in
+        let candidate = URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("config.yaml")
+        let path = canonical(candidate.path)
+        guard path != used, seen.insert(path).inserted, FileManager.default.fileExists(atPath: path) else {
+            return nil
+        }
+        return path
     }
 }
 

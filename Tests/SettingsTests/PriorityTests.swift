@@ -104,6 +104,18 @@ func expectedSource(_ rung: Rung, key: String, path: String?, lines: [Rung: Int]
         }
     }
 
+    /// libpq's own variables point it at a server too, so `make run` must not start a private one over them; other
+    /// PG variables (a password, a TLS mode) name no server.
+    @Test(arguments: ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"])
+    func libpqsTargetVariablesCountAsAConfiguredDatabase(variable: String) throws {
+        #expect(try load(environment: [variable: "x"]).0.databaseConfigured)
+        #expect(try !load(environment: [variable: ""]).0.databaseConfigured)
+    }
+
+    @Test func libpqsOtherVariablesDoNotConfigureADatabase() throws {
+        #expect(try !load(environment: ["PGPASSWORD": "secret", "PGSSLMODE": "require"]).0.databaseConfigured)
+    }
+
     @Test func defaultsWhenNothingIsSet() throws {
         let (settings, _) = try load()
         #expect(settings.pool == PoolSettings())
@@ -195,9 +207,10 @@ func expectedSource(_ rung: Rung, key: String, path: String?, lines: [Rung: Int]
                 == Setting(
                     key: "host", value: "/run/pg", source: .environment(variable: "PGHOST"), note: "read by libpq"))
         #expect(settings.entry("password")?.value == "***")
-        // libpq reads them itself; they are not this program's configuration.
+        // libpq reads them itself; they are not this program's configuration, but they do name a server, so
+        // `make run` must not start a private one over them.
         #expect(settings.connection["host"] == nil)
-        #expect(!settings.databaseConfigured)
+        #expect(settings.databaseConfigured)
     }
 
     @Test func workerKeysAreTypedWithTheEnvironmentOverTheFile() throws {

@@ -98,6 +98,105 @@ import Testing
         #expect(store.status == 2 && store.stderr.contains("worker.text_search_config"))
     }
 
+    /// `worker` or `worker run` with no job file (a cron glob that matched nothing) is a usage error: exit 2 before
+    /// any connection. The database here is unreachable, so a batch that ran anyway would exit 75 instead.
+    @Test(arguments: [[String](), ["run"], ["validate"], ["--report", "json"]])
+    func noJobFilesIsAUsageErrorBeforeAnyConnection(arguments: [String]) async throws {
+        let batch = try Batch()
+        defer { batch.remove() }
+        let output = try await batch.run(
+            arguments, environment: ["DATABASE_URL": "postgresql://u@127.0.0.1:1/x", "WORKER_RETRY_ATTEMPTS": "1"])
+        #expect(output.status == 2, "\(output.combined)")
+        #expect(output.stderr.contains("no job files given"), "\(output.stderr)")
+        #expect(output.stdout.isEmpty, "\(output.stdout)")
+    }
+
+    /// The config file is found by --config, WORKER_CONFIG or the current directory, not by the job file's folder:
+    /// one sitting there unused is named in a warning (cron runs from the home directory, where it is easy to miss).
+    @Test func aConfigFileBesideTheJobsThatIsNotInUseIsNamed() async throws {
+        let batch = try Batch()
+        defer { batch.remove() }
+        try batch.write("jobs.yaml", "name: load\nkind: ingest\nsource: messages.jsonl\n")
+        let jobs = batch.folder.appendingPathComponent("jobs.yaml").path
+        let elsewhere = try await WorkerProcess.run(
+            ["validate", jobs], environment: [:], directory: FileManager.default.temporaryDirectory)
+        #expect(elsewhere.status == 0, "\(elsewhere.combined)")
+        let config = batch.folder.appendingPathComponent("config.yaml").resolvingSymlinksInPath().path
+        #expect(elsewhere.stderr.contains("warning: \(config) is not the config file in use"), "\(elsewhere.stderr)")
+        let inUse = try await batch.run(["validate", "jobs.yaml"])
+        #expect(inUse.status == 0 && !inUse.stderr.contains("warning"), "\(inUse.combined)")
+        let named = try await WorkerProcess.run(
+            ["validate", jobs, "--config", config], environment: [:], directory: FileManager.default.temporaryDirectory)
+        #expect(named.status == 0 && !named.stderr.contains("warning"), "\(named.combined)")
+    }
+
+    /// Skipped records leave the exit status at 0, so `--quiet` says so in one line rather than nothing.
+    @Test func quietStillSaysInOneLineThatBadRecordsWereSkipped() async throws {
+        let batch = try Batch()
+        defer { batch.remove() }
+        let user = "quiet-\(UUID().uuidString)"
+        try batch.write(
+            "mixed.jsonl",
+            """
+            {"user": "\(user)", "session": "s", "role": "user", "content": "kept"}
+            {"user": "\(user)"}
+            {"user": "\(user)", "session": "s", "role": "nobody", "content": "bad role"}
+
+            """)
+        try batch.write("jobs.yaml", "name: load\nkind: ingest\nsource: mixed.jsonl\non_bad_record: skip\n")
+        let output = try await batch.run(["jobs.yaml", "--quiet"])
+        #expect(output.status == 0, "\(output.combined)")
+        #expect(output.stdout.isEmpty, "\(output.stdout)")
+        let lines = output.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(output.stderr)")
+        #expect(
+            lines.first?.hasPrefix("worker: 2 bad record(s) skipped in load, first ") == true
+                && lines.first?.contains("mixed.jsonl:2: field 'session' is missing") == true,
+            "\(output.stderr)")
+        let clean = try await batch.run(["jobs.yaml", "--quiet"])
+        #expect(clean.status == 0 && clean.stderr.contains("2 bad record(s) skipped"), "\(clean.combined)")
+        try batch.write("good.yaml", "name: good\nkind: ingest\nsource: messages.jsonl\n")
+        let good = try await batch.run(["good.yaml", "--quiet"])
+        #expect(good.status == 0 && good.combined.isEmpty, "\(good.combined)")
+    }
+
+    /// The table tells a re-run from a first run: inserted, duplicates and bad records per ingest job, hits per query.
+    @Test func theTableCountsInsertedDuplicatesBadRecordsAndHits() async throws {
+        let batch = try Batch()
+        defer { batch.remove() }
+        let user = "table-\(UUID().uuidString)"
+        try batch.write(
+            "two.jsonl",
+            """
+            {"user": "\(user)", "session": "s", "role": "user", "content": "quinoa salad"}
+            {"user": "\(user)", "session": "s", "role": "user", "content": "lentil soup"}
+            {"user": "\(user)"}
+
+            """)
+        try batch.write(
+            "jobs.yaml",
+            "jobs:\n  - {name: load, kind: ingest, source: two.jsonl, on_bad_record: skip}\n"
+                + "  - {name: ask, kind: query, user: \(user), queries: [quinoa], depends_on: load}\n")
+        func row(_ job: String, in table: String) -> [Substring]? {
+            table.split(separator: "\n").first { $0.hasPrefix(job + " ") }?.split(separator: " ")
+        }
+        let first = try await batch.run(["jobs.yaml"])
+        #expect(first.status == 0, "\(first.combined)")
+        let header = try #require(row("job", in: first.stdout))
+        #expect(Array(header.prefix(8)) == ["job", "kind", "status", "items", "inserted", "dups", "bad", "hits"])
+        #expect(
+            row("load", in: first.stdout).map { Array($0.prefix(8)) } == [
+                "load", "ingest", "ok", "2", "2", "0", "1", "-",
+            ])
+        let again = try await batch.run(["jobs.yaml"])
+        #expect(
+            row("load", in: again.stdout).map { Array($0.prefix(8)) } == [
+                "load", "ingest", "ok", "2", "0", "2", "1", "-",
+            ])
+        let hits = try #require(row("ask", in: again.stdout))
+        #expect(Array(hits.prefix(8)) == ["ask", "query", "ok", "1", "-", "-", "-", "1"], "\(again.stdout)")
+    }
+
     /// Cron mail gets one warning for the outage, one line per retry and the final error; stdout and the report file
     /// get the report, status `unreachable`.
     @Test func anUnreachableDatabaseExitsSeventyFiveWithAReportAndOneLinePerRetry() async throws {
