@@ -13,7 +13,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 endif
 
-APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck
+APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck python3-jsonschema
 SWIFT_FORMAT_PATHS := Sources Tests Package.swift
 # Every shell script in scripts/ and .ci/, found by its `#!` line so a new one is linted too.
 SHELL_SCRIPTS := $(shell grep -lE '^\#!.*[/ ](ba)?sh$$' scripts/* .ci/*)

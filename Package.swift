@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "CivilDate"),
         .target(name: "Conversation"),
         .target(name: "Support"),
+        .target(name: "BuildInfo"),
         .target(name: "PoolConfiguration"),
         .target(
             name: "Postgres",
@@ -82,6 +83,7 @@ let package = Package(
         .target(
             name: "Batch",
             dependencies: [
+                "BuildInfo",
                 "Postgres",
                 "ConnectionPool",
                 "Settings",
@@ -94,6 +96,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
+                "BuildInfo",
                 "Postgres",
                 "ConnectionPool",
                 "PoolConfiguration",

@@ -1,13 +1,29 @@
+import BuildInfo
 import ConnectionPool
 import Foundation
 
 /// What a batch did, as `--report json` prints it and `--report-file` writes it: one document for CI to read.
+///
+/// An interface: `docs/report.schema.json` describes every field, and a test validates real reports against it.
 public struct BatchReport: Sendable, Codable {
+    /// Changes only when a field is removed or changes meaning (a new field does not change it); the schema's
+    /// `schema_version` is the same number.
+    public static let schemaVersion = 1
+
+    public var schemaVersion = Self.schemaVersion
+    /// The worker that wrote the report (``BuildInfo/version``).
+    public var workerVersion = BuildInfo.version
     public var batch: Summary
     /// Statistics of each pool the batch used, keyed by masked URL, taken after the pool closed.
     public var pools: [String: PoolStatistics]
     public var jobs: [JobReport]
     public var leaks: Leaks
+
+    enum CodingKeys: String, CodingKey {
+        case batch, pools, jobs, leaks
+        case schemaVersion = "schema_version"
+        case workerVersion = "worker_version"
+    }
 
     public struct Summary: Sendable, Codable {
         public var id: String

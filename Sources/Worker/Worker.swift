@@ -1,5 +1,6 @@
 import ArgumentParser
 import Batch
+import BuildInfo
 import Foundation
 import Logging
 import Postgres
@@ -11,6 +12,7 @@ struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Runs memory ingest and query jobs against PostgreSQL over one shared connection pool.",
+        version: BuildInfo.version,
         subcommands: [
             Run.self, Validate.self, Migrate.self, Ping.self, ConfigCommand.self, GenerateCommand.self,
             MonitorCommand.self, DoctorCommand.self,

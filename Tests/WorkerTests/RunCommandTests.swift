@@ -42,7 +42,7 @@ import Testing
         let output = try await batch.run(["jobs.yaml", "--report", "json", "--report-file", "report.json"])
         #expect(output.status == 0, "\(output.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
-        #expect(Set(report.keys) == ["batch", "pools", "jobs", "leaks"])
+        #expect(Set(report.keys) == ["schema_version", "worker_version", "batch", "pools", "jobs", "leaks"])
         let summary = try #require(report["batch"] as? [String: Any])
         for key in [
             "id", "started_at", "finished_at", "duration_s", "jobs_total", "jobs_ok", "jobs_failed",
@@ -96,6 +96,12 @@ import Testing
         try batch.write("good.yaml", "name: load\nkind: ingest\nsource: messages.jsonl\n")
         let store = try await batch.run(["good.yaml"], environment: ["WORKER_TEXT_SEARCH_CONFIG": "english; drop"])
         #expect(store.status == 2 && store.stderr.contains("worker.text_search_config"))
+    }
+
+    @Test func versionPrintsTheWorkersVersion() async throws {
+        let output = try await WorkerProcess.run(["--version"], environment: [:])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.trimmingCharacters(in: .newlines).wholeMatch(of: /[0-9]+\.[0-9]+\.[0-9]+/) != nil)
     }
 
     /// `worker` or `worker run` with no job file (a cron glob that matched nothing) is a usage error: exit 2 before
