@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "Conversation"),
         .target(name: "Support"),
         .target(name: "BuildInfo"),
+        .target(name: "LogOutput", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "PoolConfiguration"),
         .target(
             name: "Postgres",
@@ -97,6 +98,7 @@ let package = Package(
             name: "Worker",
             dependencies: [
                 "BuildInfo",
+                "LogOutput",
                 "Postgres",
                 "ConnectionPool",
                 "PoolConfiguration",

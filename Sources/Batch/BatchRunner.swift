@@ -153,8 +153,11 @@ public struct BatchRunner: Sendable {
 
     private func logRetry(_ retry: RetryPolicy.Retry) {
         let delay = String(format: "%.2f", retry.delay.seconds)
+        var metadata: Logger.Metadata = [:]
+        if let sqlState = FailureDiagnosis(retry.error).sqlState { metadata["sqlstate"] = "\(sqlState)" }
         logger.warning(
-            "cannot prepare the memory store (\(retry.error)): retrying in \(delay) s (attempt \(retry.attempt) of \(retry.attempts))"
+            "cannot prepare the memory store (\(retry.error)): retrying in \(delay) s (attempt \(retry.attempt) of \(retry.attempts))",
+            metadata: metadata
         )
     }
 
@@ -171,7 +174,7 @@ public struct BatchRunner: Sendable {
         let leases = JobLeases(pool: pool, job: job.name)
         let tasks = job.concurrency ?? options.defaultConcurrency
         let started = ContinuousClock.now
-        logger.info("job \(job.name) started", metadata: ["tasks": "\(tasks)"])
+        logger.notice("job \(job.name) started", metadata: ["job": "\(job.name)", "tasks": "\(tasks)"])
         options.progress?(.started(job: job.name, tasks: tasks))
         let outcome = await JobExecution(
             job: job,
@@ -186,9 +189,15 @@ public struct BatchRunner: Sendable {
             .finished(job: job.name, succeeded: outcome.error == nil, items: outcome.items, seconds: duration)
         )
         if let error = outcome.error {
-            logger.error("job \(job.name) failed: \(error)")
+            var metadata: Logger.Metadata = ["job": "\(job.name)"]
+            if let sqlState = outcome.sqlState { metadata["sqlstate"] = "\(sqlState)" }
+            logger.error("job \(job.name) failed: \(error)", metadata: metadata)
         } else {
-            logger.info("job \(job.name) finished", metadata: ["items": "\(outcome.items)"])
+            logger.notice(
+                "job \(job.name) finished",
+                metadata: [
+                    "job": "\(job.name)", "items": "\(outcome.items)", "seconds": "\(String(format: "%.2f", duration))",
+                ])
         }
         return .init(
             result: JobResult(outcome: outcome, usage: leases.usage, duration: duration, tasks: tasks),

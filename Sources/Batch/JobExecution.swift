@@ -18,6 +18,8 @@ struct JobOutcome: Sendable {
     /// A shutdown request stopped the job before its source was done.
     var interrupted = false
     var error: String?
+    /// The SQLSTATE of the error that failed the job, where the server gave one (for the logs).
+    var sqlState: String?
     /// The job failed because the database stayed unreachable through every retry.
     var databaseUnavailable = false
 
@@ -32,6 +34,7 @@ struct JobOutcome: Sendable {
             return
         }
         self.error = "\(error)"
+        sqlState = FailureDiagnosis(error).sqlState
         if case MemoryStoreError.statementTimeout(let kind, _) = error {
             self.error? += "; if such statements are expected, raise \(Self.timeoutSetting(kind)) (0 = no timeout)"
         }
@@ -152,7 +155,8 @@ struct JobExecution {
             output = try spec.output.map(OutputFile.init)
             for path in output?.removedStale ?? [] {
                 Logger(label: "memory-worker.batch").notice(
-                    "job \(job.name): removed \(path), the temporary output of a worker that stopped without cleaning up"
+                    "job \(job.name): removed \(path), the temporary output of a worker that stopped without cleaning up",
+                    metadata: ["job": "\(job.name)"]
                 )
             }
             let records: any Sequence<Result<QueryItem, BadRecord>> =

@@ -4,7 +4,6 @@ import ConnectionPool
 import Diagnostics
 import Foundation
 import Jobs
-import Logging
 import MemoryStore
 import Postgres
 import Settings
@@ -26,6 +25,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var settings: SettingsOptions
 
+    @OptionGroup var logging: LoggingOptions
+
     @Argument(help: "Job files (YAML).")
     var files: [String] = []
 
@@ -45,6 +46,7 @@ struct Run: AsyncParsableCommand {
     var failOnLeak = true
 
     func run() async throws {
+        logging.bootstrap(quiet: quiet)
         let settings = try self.settings.load()
         let jobs = try loadJobs(files, queryLimits: settings.worker.queryLimits, configFile: settings.configFile)
         if let reportFile,
@@ -58,7 +60,6 @@ struct Run: AsyncParsableCommand {
         options.defaultConcurrency = settings.worker.concurrency
         options.store = settings.worker.memoryStore
         options.retry = settings.worker.retryPolicy
-        bootstrapLogging(quiet: quiet)
         if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
         let grace = settings.worker.shutdownGrace
         let shutdown = options.shutdown
@@ -87,7 +88,7 @@ struct Run: AsyncParsableCommand {
         case .table where !quiet || result.batch.status != .ok || !result.leaks.ok: print(result.table())
         case .table: if let skipped = result.skippedRecordsLine { printError("worker: \(skipped)") }
         }
-        if let failure = result.batch.failure { printError("worker: \(failure.reason)") }
+        if let failure = result.batch.failure { printError("worker: \(failure.reason)", sqlState: failure.sqlState) }
         if !result.leaks.ok, !failOnLeak {
             printError(
                 "worker: warning: the leak check did not pass (see the report); not failing because of --no-fail-on-leak"
@@ -207,14 +208,5 @@ func unusedConfigFiles(besides files: [String], inUse configFile: String?) -> [S
             return nil
         }
         return path
-    }
-}
-
-/// Logs go to stderr, so `worker … --report json > out.json` keeps stdout clean.
-func bootstrapLogging(quiet: Bool) {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = quiet ? .error : .notice
-        return handler
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Batch
 import BuildInfo
 import Foundation
+import LogOutput
 import Logging
 import Postgres
 import Settings
@@ -95,8 +96,12 @@ struct Ping: AsyncParsableCommand {
     }
 }
 
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+/// The worker's own messages on stderr, in the log format chosen (a warning when it says so, else an error), with
+/// the SQLSTATE of the error it reports where there is one.
+func printError(_ message: String, sqlState: String? = nil) {
+    LogOutput.writeLine(
+        message, level: message.hasPrefix("worker: warning:") ? .warning : .error,
+        metadata: sqlState.map { ["sqlstate": "\($0)"] } ?? [:])
 }
 
 func milliseconds(_ duration: Duration) -> String {
