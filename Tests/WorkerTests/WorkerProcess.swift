@@ -49,6 +49,22 @@ enum WorkerProcess {
         directory: URL? = nil,
         timeout: Duration = .seconds(60)
     ) async throws -> Output {
+        var variables = ProcessInfo.processInfo.environment
+        for (name, value) in environment { variables[name] = value }
+        return try await launch(
+            try executableURL(), arguments, environment: variables, directory: directory, timeout: timeout)
+    }
+
+    /// Runs `command` with `/bin/sh -c` in `directory` with exactly `environment`, as cron runs a crontab line.
+    static func shell(_ command: String, environment: [String: String], directory: URL) async throws -> Output {
+        try await launch(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", command], environment: environment, directory: directory,
+            timeout: .seconds(60))
+    }
+
+    private static func launch(
+        _ executable: URL, _ arguments: [String], environment: [String: String], directory: URL?, timeout: Duration
+    ) async throws -> Output {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -64,12 +80,10 @@ enum WorkerProcess {
         }
 
         let process = Process()
-        process.executableURL = try executableURL()
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory ?? scratch
-        var variables = ProcessInfo.processInfo.environment
-        for (name, value) in environment { variables[name] = value }
-        process.environment = variables
+        process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout
         process.standardError = stderr
