@@ -75,19 +75,14 @@ enum Searcher {
         let queryText = query.utf8.contains(0) ? query.replacing("\u{0}", with: " ") : query
         let result = try await connection.query(
             sql, [user, queryText, topK, ranking.k1, ranking.b], statementTimeout: timeout)
-        var hits: [MemoryHit] = []
-        var characters = 0
-        for row in result.rows {
+        let hits = try result.rows.enumerated().map { index, row in
             let (id, session, sourceID, position, content, createdAt, score) = try row.decode(
                 (Int, String, String?, Int, String, Date?, Double).self)
-            characters += content.unicodeScalars.count
-            if let budgetChars, characters > budgetChars { break }
-            hits.append(
-                MemoryHit(
-                    rank: hits.count + 1, score: score, user: user, session: session,
-                    messages: [MemoryHit.Message(id: id, sourceID: sourceID, position: position)], content: content,
-                    createdAt: createdAt))
+            return MemoryHit(
+                rank: index + 1, score: score, user: user, session: session,
+                messages: [MemoryHit.Message(id: id, sourceID: sourceID, position: position)], content: content,
+                createdAt: createdAt)
         }
-        return hits
+        return budgetChars.map { Array(hits.prefix(withinBudget: $0)) } ?? hits
     }
 }

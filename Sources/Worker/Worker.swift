@@ -13,6 +13,7 @@ struct Worker: AsyncParsableCommand {
         abstract: "Runs memory ingest and query jobs against PostgreSQL over one shared connection pool.",
         subcommands: [
             Run.self, Validate.self, Migrate.self, Ping.self, ConfigCommand.self, GenerateCommand.self,
+            EvalCommand.self,
             MonitorCommand.self, DoctorCommand.self,
         ],
         defaultSubcommand: Run.self
