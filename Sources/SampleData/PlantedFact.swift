@@ -26,7 +26,7 @@ struct PlantedFact {
         return random.pick([
             PlantedFact(
                 category: "word_forms", statements: ["I finally repaired the leaking \(object) in the \(room) today."],
-                relevant: [0], question: "Did I ever repair that leaky \(object)?",
+                relevant: [0], question: "Did I ever fix that leaky \(object)?",
                 distractors: ["Is a new \(object) worth it, or is the old one fine?", "The \(object) is so loud."]),
             PlantedFact(
                 category: "word_forms", statements: ["Painted the \(room) walls and replaced the \(object) handles."],
