@@ -91,16 +91,38 @@ public struct RetrievalEvaluation: Sendable {
     /// Hits to ask the store for: enough for every metric, and for the budget to be filled by short messages.
     public var hitsNeeded: Int { max(topK, 10, 1000) }
 
+    /// One question's ranked hits and what answers it.
+    package struct Answer: Sendable {
+        var hits: [MemoryHit]
+        var relevant: [String]
+        var category: String?
+
+        package init(hits: [MemoryHit], relevant: [String], category: String?) {
+            self.hits = hits
+            self.relevant = relevant
+            self.category = category
+        }
+    }
+
     /// Runs every label's query through `store.search` on `connection` and scores the hits.
     public func run(_ labels: [LabelledQuery], store: MemoryStore, on connection: PostgresConnection) async throws
         -> Report
     {
-        var report = Report(topK: topK, budgetChars: budgetChars)
+        var answers: [Answer] = []
         for label in labels {
             let hits = try await store.search(user: label.user, query: label.query, topK: hitsNeeded, on: connection)
-            let metrics = score(hits, relevant: label.relevant)
+            answers.append(Answer(hits: hits, relevant: label.relevant, category: label.category))
+        }
+        return report(answers)
+    }
+
+    /// The metrics of ranked hits, whoever ranked them (the bench scores its reference ranking with this too).
+    package func report(_ answers: [Answer]) -> Report {
+        var report = Report(topK: topK, budgetChars: budgetChars)
+        for answer in answers {
+            let metrics = score(answer.hits, relevant: answer.relevant)
             report.overall.add(metrics)
-            if let category = label.category { report.categories[category, default: Metrics()].add(metrics) }
+            if let category = answer.category { report.categories[category, default: Metrics()].add(metrics) }
         }
         return report
     }
