@@ -12,7 +12,8 @@ extension Migrations {
     ///   Users come first: a batch waits on a user's row before it touches that user's lexemes. (Only a batch that
     ///   both COPYs and INSERTs, for several users, locks users in two statements; should two such batches deadlock,
     ///   the server aborts one and the worker retries it.)
-    /// - `messages_tsv`: the index the search's match runs on.
+    /// - `messages_tsv`: the index the search's match runs on. `chunks_tsv` goes: chunks are no longer searched,
+    ///   and every ingest paid for keeping it.
     ///
     /// The statistics of the messages stored so far are computed here once, so an upgraded store ranks as one that
     /// was filled after the upgrade.
@@ -72,6 +73,7 @@ extension Migrations {
             GROUP BY m.user_id, l.lexeme;
 
             CREATE INDEX messages_tsv ON \(messages) USING gin (tsv);
+            DROP INDEX \(names.schema.identifier).chunks_tsv;
             """
     }
 }

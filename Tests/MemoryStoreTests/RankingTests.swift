@@ -211,6 +211,11 @@ import Testing
                 try await store.search(user: "a", query: "alpha", topK: 8, on: connection)
             }
             #expect(try await store.migrate(on: connection).applied == [4])
+            let indexes = try await connection.query(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '%tsv' ORDER BY 1",
+                [store.schema]
+            ).rows.map { try $0.decode(0, as: String.self) }
+            #expect(indexes == ["messages_tsv"])
             let statistics = try await Self.statistics(store, on: connection)
             #expect(statistics.stored == statistics.computed)
             #expect(try await ranked(store, connection) == fresh)
