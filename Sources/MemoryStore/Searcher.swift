@@ -16,7 +16,9 @@ import Postgres
 /// (``Migrations/rankingStatistics``): another user's messages change neither the candidates nor their scores.
 ///
 /// Terms are looked up by (user, lexeme) in `lexeme_statistics`; the candidates come from the `messages_tsv` index,
-/// through a tsquery built from those lexemes (each quoted, so no lexeme is read as an operator).
+/// through a tsquery built from those lexemes (each quoted, so no lexeme is read as an operator). Each candidate's
+/// vector is read once, for its length (the tokens of ``Migrations/rankingStatistics``' `token_count`) and its terms'
+/// frequencies together: scoring is most of a search's time, since every message holding any term is a candidate.
 enum Searcher {
     /// The search statement for `schema`. Parameters: `$1` user, `$2` query text, `$3` top K, `$4` k1, `$5` b.
     /// Columns: message id, session, source id, position, content, created_at (the ingest time when the message has
@@ -47,11 +49,15 @@ enum Searcher {
                 SELECT string_agg('''' || replace(replace(t.lexeme, '\\', '\\\\'), '''', '''''') || '''', ' | ')::tsquery
                 FROM terms AS t)
             CROSS JOIN LATERAL (
-                SELECT sum(t.idf * f.tf * (c.k1 + 1)
-                           / (f.tf + c.k1 * (1 - c.b + c.b * \(table("token_count"))(m.tsv) / c.average_length)))
+                SELECT sum(f.idf * f.tf * (c.k1 + 1) / (f.tf + c.k1 * (1 - c.b + c.b * d.length / c.average_length)))
                            AS score
-                FROM (SELECT v.lexeme, coalesce(cardinality(v.positions), 1) AS tf FROM unnest(m.tsv) AS v) AS f
-                JOIN terms AS t ON t.lexeme = f.lexeme
+                FROM (
+                    SELECT sum(coalesce(cardinality(v.positions), 1)) AS length,
+                           array_agg(coalesce(cardinality(v.positions), 1)) FILTER (WHERE t.idf IS NOT NULL) AS tfs,
+                           array_agg(t.idf) FILTER (WHERE t.idf IS NOT NULL) AS idfs
+                    FROM unnest(m.tsv) AS v LEFT JOIN terms AS t ON t.lexeme = v.lexeme
+                ) AS d
+                CROSS JOIN unnest(d.tfs, d.idfs) AS f(tf, idf)
             ) AS r
             WHERE m.user_id = $1::text
             ORDER BY r.score DESC, created_at DESC, m.id DESC
