@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "Postgres", "ConnectionPool", "PoolConfiguration", "MemoryStore", "SampleData", "Support",
+                "Postgres", "ConnectionPool", "PoolConfiguration", "MemoryStore", "SampleData", "Support", "Batch",
                 "CAllocationCounter",
             ]
         ),

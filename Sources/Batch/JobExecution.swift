@@ -171,7 +171,9 @@ struct JobExecution {
             encoder.dateEncodingStrategy = .iso8601
             try await forEachUnit(of: feed, outcome: outcome) { [output] task, item in
                 let hits = try await leases.withConnection(task: task) { connection in
-                    try await store.search(user: item.user, query: item.query, topK: spec.topK, on: connection)
+                    try await store.search(
+                        user: item.user, query: item.query, topK: spec.topK, budgetChars: spec.budgetChars,
+                        on: connection)
                 }
                 if let output {
                     try output.append(
@@ -239,8 +241,10 @@ struct QueryResultRecord: Encodable {
     var query: String
     var rank: Int
     var score: Double
-    var chunkID: Int
     var session: String
+    var messageIDs: [Int]
+    var sourceIDs: [String?]
+    var positions: [Int]
     var content: String
     var createdAt: Date?
 
@@ -250,15 +254,18 @@ struct QueryResultRecord: Encodable {
         query = item.query
         rank = hit.rank
         score = hit.score
-        chunkID = hit.chunkID
         session = hit.session
+        messageIDs = hit.messages.map(\.id)
+        sourceIDs = hit.messages.map(\.sourceID)
+        positions = hit.messages.map(\.position)
         content = hit.content
         createdAt = hit.createdAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case job, user, query, rank, score, session, content
-        case chunkID = "chunk_id"
+        case job, user, query, rank, score, session, positions, content
+        case messageIDs = "message_ids"
+        case sourceIDs = "source_ids"
         case createdAt = "created_at"
     }
 }

@@ -21,7 +21,7 @@ public struct PoolUsage: Sendable, Codable, Equatable {
         public var p95: Double
         public var max: Double
 
-        static func of(_ sorted: [Double]) -> Percentiles {
+        package static func of(_ sorted: [Double]) -> Percentiles {
             guard let last = sorted.last else { return Percentiles(p50: 0, p95: 0, max: 0) }
             func at(_ fraction: Double) -> Double {
                 sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)]

@@ -23,7 +23,7 @@ struct Bench {
 
 /// `Bench [--only ITEM,...] [--output-dir DIR] [--keep]`.
 struct BenchOptions: Sendable {
-    static let items = ["pool", "scaling", "nonblocking", "ingest", "query", "memory"]
+    static let items = ["pool", "scaling", "nonblocking", "ingest", "query", "memory", "retrieval"]
 
     var only = Set(items)
     var outputDirectory = "bench-results"
@@ -106,6 +106,17 @@ struct BenchRun {
         }
         if let store, !options.keep {
             await attempt("cleanup", &report, always: true) { _ in try await admin.dropSchemas(store.schemas) }
+        }
+        var retrievalSchemas: [String] = []
+        await attempt("retrieval", &report) { report in
+            let retrieval = RetrievalSection(
+                worker: try WorkerRunner.locate(databaseURL: url, directory: directory), admin: admin,
+                configuration: configuration, directory: directory, schema: "bench_\(stamp)_retrieval")
+            retrievalSchemas = retrieval.schemas
+            report.retrieval = try await retrieval.run()
+        }
+        if !retrievalSchemas.isEmpty, !options.keep {
+            await attempt("cleanup", &report, always: true) { _ in try await admin.dropSchemas(retrievalSchemas) }
         }
         if !options.keep { try? FileManager.default.removeItem(at: directory) }
 

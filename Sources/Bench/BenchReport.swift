@@ -15,6 +15,7 @@ struct BenchReport: Codable, Sendable {
     var ingest: IngestResult?
     var query: QueryResult?
     var memory: MemoryResult?
+    var retrieval: RetrievalResult?
     var skipped: [String] = []
     var errors: [String: String] = [:]
 

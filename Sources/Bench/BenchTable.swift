@@ -14,6 +14,7 @@ struct BenchTable {
         lines += section("4", "Ingest", report.ingest.map(ingest), error: "ingest")
         lines += section("5", "Query", report.query.map(query), error: "query")
         lines += section("6", "Memory", report.memory.map(memory), error: "memory")
+        lines += section("7", "Retrieval", report.retrieval.map(retrieval), error: "retrieval")
         for (step, error) in report.errors.sorted(by: { $0.key < $1.key }) where !BenchOptions.items.contains(step) {
             lines += ["", "FAILED (\(step)): \(error)"]
         }
@@ -214,6 +215,36 @@ struct BenchTable {
             row(
                 "under \(Int(result.limitMegabytes)) MB", under ? "yes" : "NO",
                 String(format: "largest %.1f MB", largest)),
+        ]
+    }
+
+    private func retrieval(_ result: RetrievalResult) -> [String] {
+        func figures(_ label: String, _ figures: RetrievalResult.Figures) -> String {
+            row(
+                label, String(format: "%.3f", figures.recallWithinBudget),
+                String(
+                    format: "recall@5 %.3f, recall@10 %.3f, MRR@10 %.3f, nDCG@10 %.3f", figures.recallAt5,
+                    figures.recallAt10, figures.mrrAt10, figures.ndcgAt10))
+        }
+        let latencyMet = result.latencyP95Ms <= result.latencyTargetMs
+        return [
+            "worker generate --labels: \(grouped(Double(result.questions))) questions over "
+                + "\(grouped(Double(result.messages))) messages (50 users × 10 sessions, seed 1); recall of the hits "
+                + "within \(grouped(Double(result.budgetChars))) characters; queries/s against pgbench: item 5",
+            figures("worker search (worker eval)", result.ours),
+            figures("Okapi BM25 (k1 1.2, b 0.75)", result.reference),
+            row(
+                "ours/BM25", String(format: "%.2f", result.ratio),
+                verdict(result.ratio, atLeast: result.target)
+                    + String(format: "; goal ≥ %.2f: ", result.goal) + (result.ratio >= result.goal ? "met" : "not yet")
+            ),
+            row(
+                "p95 search, user with \(grouped(Double(result.largeUserMessages))) msgs",
+                String(format: "%.2f ms", result.latencyP95Ms),
+                String(
+                    format: "p50 %.2f ms over %d searches (top_k 10, one connection); target ≤ %.0f ms: ",
+                    result.latencyP50Ms, result.latencyQueries, result.latencyTargetMs)
+                    + (latencyMet ? "met" : "BELOW TARGET")),
         ]
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MemoryStore
 import SampleData
 
 /// The queries of item 5, built from what the generated users talk about, and the same workload as a pgbench script.
@@ -51,8 +52,8 @@ struct QueryWorkload: Sendable {
     /// pgbench variables are numbers, so the user and the word are picked by index from array literals:
     /// `$1::text` becomes `(ARRAY[users])[:u]` and `$2::text` `(ARRAY[words])[:i]`. In prepared mode they are bound
     /// parameters like the worker's, and a custom plan folds the subscript to the same constant the worker binds.
-    func pgbenchScript(searchSQL: String, topK: Int) throws -> String {
-        let placeholders = ["$1::text", "$2::text", "$3::int8"]
+    func pgbenchScript(searchSQL: String, topK: Int, ranking: Ranking) throws -> String {
+        let placeholders = ["$1::text", "$2::text", "$3::int8", "$4::float8", "$5::float8"]
         for placeholder in placeholders where searchSQL.components(separatedBy: placeholder).count != 2 {
             throw BenchError("the search SQL no longer has exactly one \(placeholder); update QueryWorkload")
         }
@@ -63,6 +64,8 @@ struct QueryWorkload: Sendable {
             .replacingOccurrences(of: "$1::text", with: userArray)
             .replacingOccurrences(of: "$2::text", with: wordArray)
             .replacingOccurrences(of: "$3::int8", with: "(:k)::int8")
+            .replacingOccurrences(of: "$4::float8", with: "\(ranking.k1)::float8")
+            .replacingOccurrences(of: "$5::float8", with: "\(ranking.b)::float8")
         return """
             \\set u random(1, \(users.count))
             \\set i (:u - 1) * \(wordsPerUser) + random(1, \(wordsPerUser))

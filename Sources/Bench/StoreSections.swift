@@ -167,7 +167,7 @@ struct StoreSections: Sendable {
         let (concurrency, topK, poolSize) = (16, 5, 10)
         let scriptURL = worker.directory.appendingPathComponent("query.pgbench")
         let searchSQL = try MemoryStore(schema: schema).searchSQL()
-        try inputs.workload.pgbenchScript(searchSQL: searchSQL, topK: topK)
+        try inputs.workload.pgbenchScript(searchSQL: searchSQL, topK: topK, ranking: Ranking())
             .write(to: scriptURL, atomically: true, encoding: .utf8)
         // Warm-up for both sides: the store's pages in shared buffers, the plans' catalogue lookups cached.
         _ = try await tools.pgbench(

@@ -65,6 +65,37 @@ struct WorkerRunner: Sendable {
     }
 }
 
+extension WorkerRunner {
+    /// Runs `worker eval` on a labelled set (after `jobs`) with the store in `schema`; its overall figures.
+    func eval(
+        labels: URL, topK: Int, budgetChars: Int, jobs: [URL], config: URL, schema: String, label: String
+    ) async throws -> EvalFigures {
+        let child = try await Subprocess.run(
+            executable: executable,
+            arguments: [
+                "eval", "--config", config.path, "--labels", labels.path, "--top-k", String(topK), "--budget-chars",
+                String(budgetChars), "--report", "json",
+            ] + jobs.map(\.path),
+            environment: childEnvironment(databaseURL: databaseURL, adding: ["WORKER_STORE_SCHEMA": schema]),
+            logPrefix: directory.appendingPathComponent(label))
+        guard child.succeeded else {
+            throw BenchError("worker (\(label)) ended with \(child.ending):\n\(child.standardErrorTail())")
+        }
+        struct Report: Decodable { var overall: EvalFigures }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Report.self, from: Data(child.standardOutput().utf8)).overall
+    }
+}
+
+/// The overall figures of `worker eval --report json`.
+struct EvalFigures: Decodable {
+    var recallAtK: Double
+    var mrrAt10: Double
+    var ndcgAt10: Double
+    var recallWithinBudget: Double
+}
+
 /// The parts of the worker's `--report json` the bench reads.
 struct WorkerReport: Decodable {
     struct Batch: Decodable {

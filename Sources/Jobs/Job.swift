@@ -41,6 +41,9 @@ public struct QuerySpec: Sendable {
     public var user: String?
     public var source: Source<QueryItem>
     public var topK: Int
+    /// The most text (characters) a query's hits may add up to; the ranked hits are cut before the first that would
+    /// pass it. Nil: only `topK` bounds them.
+    public var budgetChars: Int?
     /// Where results go; nil means the caller's default (standard output). Never the job file or a source.
     public var output: URL?
     public var onBadRecord: OnBadRecord
@@ -49,12 +52,13 @@ public struct QuerySpec: Sendable {
     public var limits: QueryLimits
 
     public init(
-        user: String?, source: Source<QueryItem>, topK: Int = 5, output: URL? = nil, onBadRecord: OnBadRecord = .fail,
-        limits: QueryLimits = QueryLimits()
+        user: String?, source: Source<QueryItem>, topK: Int = 5, budgetChars: Int? = nil, output: URL? = nil,
+        onBadRecord: OnBadRecord = .fail, limits: QueryLimits = QueryLimits()
     ) {
         self.user = user
         self.source = source
         self.topK = topK
+        self.budgetChars = budgetChars
         self.output = output
         self.onBadRecord = onBadRecord
         self.limits = limits

@@ -3,7 +3,7 @@ import Yams
 
 /// The fields of a query job, and its inline queries.
 enum QueryFields {
-    static let fields = ["user", "queries", "source", "top_k", "output", "on_bad_record"]
+    static let fields = ["user", "queries", "source", "top_k", "budget_chars", "output", "on_bad_record"]
 
     /// The spec, or nil when a field is wrong (the problems say which).
     static func parse(
@@ -14,6 +14,9 @@ enum QueryFields {
             "user", expected: "the user whose memory the queries search", problems: &problems)
         let topK = fields.integer(
             "top_k", in: 1...1000, expected: "a whole number from 1 to 1000 (default 5)", problems: &problems)
+        let budgetChars = fields.integer(
+            "budget_chars", in: 1...10_000_000,
+            expected: "a whole number of characters from 1 to 10000000 (default: no budget)", problems: &problems)
         let onBadRecord: OnBadRecord? = fields.choice("on_bad_record", problems: &problems)
         draft.output = JobFields.path(
             "output", of: fields, file: file, expected: "the path of the file to write results to",
@@ -27,7 +30,7 @@ enum QueryFields {
 
         guard let source, problems.count == problemsBefore else { return nil }
         return QuerySpec(
-            user: user?.value, source: source, topK: topK ?? 5, output: draft.output?.url,
+            user: user?.value, source: source, topK: topK ?? 5, budgetChars: budgetChars, output: draft.output?.url,
             onBadRecord: onBadRecord ?? .fail, limits: limits)
     }
 

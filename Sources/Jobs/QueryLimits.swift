@@ -1,7 +1,7 @@
 /// How long a query's text may be (`worker.query_max_chars`, `worker.query_max_words`).
 ///
-/// A search parses its whole text into one tsquery and matches and ranks chunks against all of it, so server time
-/// grows with the text: 10,000 characters took seconds, holding a connection all along. Queries people write are far
+/// A search parses its whole text and matches and ranks messages against every word of it, so server time grows
+/// with the text: 10,000 characters took seconds, holding a connection all along. Queries people write are far
 /// shorter, so a longer one is refused before it reaches the server: in a job file as a validation error, in a JSON
 /// Lines source as a bad record.
 ///

@@ -14,6 +14,8 @@ public struct MemoryStore: Sendable {
     public let textSearchConfig: String
     /// How long the server lets a search, or a statement of an ingest, run.
     let timeouts: StatementTimeouts
+    /// The constants of the search's BM25 score.
+    let ranking: Ranking
 
     /// The names, checked once; a bad name is reported by every call (and by ``validate()``), so creating a store
     /// never fails.
@@ -23,11 +25,12 @@ public struct MemoryStore: Sendable {
     /// written into DDL; anything else is refused by ``validate()`` and by every call.
     public init(
         schema: String = "memory", textSearchConfig: String = "english",
-        timeouts: StatementTimeouts = StatementTimeouts()
+        timeouts: StatementTimeouts = StatementTimeouts(), ranking: Ranking = Ranking()
     ) {
         self.schema = schema
         self.textSearchConfig = textSearchConfig
         self.timeouts = timeouts
+        self.ranking = ranking
         names = Result { () throws(MemoryStoreError) in
             try StoreNames(schema: schema, textSearchConfig: textSearchConfig)
         }
@@ -70,28 +73,32 @@ public struct MemoryStore: Sendable {
         }
     }
 
-    /// The `topK` chunks of `user` that best match `query`, best first (`ts_rank_cd`; ties: newest first).
+    /// The `topK` messages of `user` that best match `query`, best first, cut before the first hit that would take
+    /// their text past `budgetChars` characters (code points, as PostgreSQL counts them) when that is given (Okapi BM25 with ``Ranking``, over the
+    /// user's own statistics; ties: newest first). See ``Searcher``.
     ///
-    /// `query` is web-search syntax (`websearch_to_tsquery`): words, "quoted phrases", `or`, `-word`. Anything else
-    /// in it is text, never SQL or tsquery syntax. A query with no searchable words returns no hits.
+    /// `query` is plain text: any of its words may match, after the store's text-search configuration has stemmed
+    /// them and dropped stop words. Nothing in it is SQL or tsquery syntax. A query with no searchable words returns
+    /// no hits.
     ///
     /// The statement runs under ``StatementTimeouts/query``; past it the call fails with
     /// ``MemoryStoreError/statementTimeout(_:limit:)``.
-    public func search(user: String, query: String, topK: Int, on connection: PostgresConnection) async throws
-        -> [MemoryHit]
-    {
+    public func search(
+        user: String, query: String, topK: Int, budgetChars: Int? = nil, on connection: PostgresConnection
+    ) async throws -> [MemoryHit] {
         let sql = try Searcher.sql(schema: names.get().schema)
         return try await Self.explainingMissingObjects(schema: schema) {
             try await explainingTimeout(.query) {
                 try await Searcher.search(
-                    user: user, query: query, topK: topK, sql: sql, timeout: timeouts.query, on: connection)
+                    user: user, query: query, topK: topK, budgetChars: budgetChars, ranking: ranking, sql: sql,
+                    timeout: timeouts.query, on: connection)
             }
         }
     }
 
     /// The search statement for the default schema `memory`, as ``search(user:query:topK:on:)`` runs it (for
-    /// benchmarks such as pgbench). Parameters: `$1` user, `$2` query text, `$3` top K. Columns: chunk id, session,
-    /// content, created_at, score.
+    /// benchmarks such as pgbench). Parameters: `$1` user, `$2` query text, `$3` top K, `$4` k1, `$5` b. Columns:
+    /// message id, session, source id, position, content, created_at, score.
     package static let searchSQL = Searcher.sql(schema: .defaultSchema)
 
     /// The search statement for this store's schema; see ``searchSQL``.
@@ -101,7 +108,7 @@ public struct MemoryStore: Sendable {
 
     /// Turns "relation, column or function does not exist" into ``MemoryStoreError/notMigrated(schema:)``: the store's
     /// own statements name only objects its migrations create, so the cause is a schema never migrated, or migrated
-    /// only by an older program (version 1 lacks `messages.tsv` and `tsvector_agg`).
+    /// only by an older program (version 1 lacks `messages.tsv` and `tsvector_agg`, version 3 the statistics).
     private static func explainingMissingObjects<Value>(schema: String, _ body: () async throws -> Value)
         async throws -> Value
     {

@@ -13,7 +13,7 @@ struct Migration: Sendable {
 
 enum Migrations {
     /// Every step, in version order.
-    static let all: [Migration] = [initial, searchVectorPerMessage, conversationIdentity]
+    static let all: [Migration] = [initial, searchVectorPerMessage, conversationIdentity, rankingStatistics]
 
     /// The highest version this program knows.
     static var latestVersion: Int { all.last?.version ?? 0 }

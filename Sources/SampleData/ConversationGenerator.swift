@@ -4,7 +4,7 @@
 /// ingests exactly what it ingested today, and a failing test can be replayed from its seed. Messages come out user
 /// by user and session by session, each session's `created_at` strictly increasing; they are produced lazily, so a
 /// million of them cost no more memory than one.
-public struct ConversationGenerator: Sendable {
+public struct ConversationGenerator: Sequence, Sendable {
     /// Parameters the generator cannot honour.
     public struct InvalidParameter: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -79,6 +79,8 @@ public struct ConversationGenerator: Sendable {
 
     /// Every message, lazily, in a fixed order: user by user, session by session.
     public func messages() -> Messages { Messages(generator: self) }
+
+    public func makeIterator() -> MessageIterator { MessageIterator(self) }
 
     /// The messages as a sequence; iterating twice gives the same messages twice.
     public struct Messages: Sequence, Sendable {

@@ -1,8 +1,10 @@
 import Foundation
 
-extension ConversationGenerator {
-    /// Bytes gathered before each write: large enough that writing costs little, small enough to never matter.
-    static let writeChunkSize = 64 * 1024
+/// Bytes gathered before each write: large enough that writing costs little, small enough to never matter.
+private let writeChunkSize = 64 * 1024
+
+/// A generator's messages, or a labelled set's, written as JSON Lines.
+extension Sequence where Element == GeneratedMessage {
 
     /// Streams every message as one JSON object per line to `handle`; returns the number of lines written.
     @discardableResult
@@ -26,13 +28,13 @@ extension ConversationGenerator {
         to handle: FileHandle, _ appendLine: (GeneratedMessage, Int, inout [UInt8]) throws -> Void
     ) throws -> Int {
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(Self.writeChunkSize + 4096)
+        buffer.reserveCapacity(writeChunkSize + 4096)
         var lines = 0
-        for message in messages() {
+        for message in self {
             try appendLine(message, lines, &buffer)
             buffer.append(UInt8(ascii: "\n"))
             lines += 1
-            if buffer.count >= Self.writeChunkSize {
+            if buffer.count >= writeChunkSize {
                 try handle.write(contentsOf: buffer)
                 buffer.removeAll(keepingCapacity: true)
             }

@@ -63,6 +63,11 @@ struct ResolvedKeys {
         values[key]?.text ?? ""
     }
 
+    func decimal(_ key: SettingKey) -> Double {
+        guard case .decimal(let number)? = values[key] else { return 0 }
+        return number
+    }
+
     /// Seconds as a duration, to the nanosecond: `0.2` is exactly 200 ms, as a `Double` is not.
     func duration(_ key: SettingKey) -> Duration {
         guard case .seconds(let seconds)? = values[key] else { return .zero }

@@ -38,6 +38,8 @@ enum SettingKey: String, CaseIterable, Sendable {
     case queryMaxWords = "query_max_words"
     case queryTimeout = "query_timeout"
     case ingestTimeout = "ingest_timeout"
+    case bm25K1 = "bm25_k1"
+    case bm25B = "bm25_b"
 
     /// Keys that become libpq keywords, `url` aside.
     static let connectionKeys: [SettingKey] = [

@@ -161,6 +161,14 @@ extension SettingKey {
             SettingDefinition(
                 .worker, .seconds(zeroMeans: "the server's statement_timeout applies", maximum: 3600), default: "300",
                 "statement_timeout of each statement of an ingest batch")
+        case .bm25K1:
+            SettingDefinition(
+                .worker, .decimal(0...100), default: "1.2",
+                "BM25 k1 of the search: how fast a word's weight saturates as it repeats in a message")
+        case .bm25B:
+            SettingDefinition(
+                .worker, .decimal(0...1), default: "0.75",
+                "BM25 b of the search: how much a message's length discounts its words (0 none, 1 fully)")
         }
     }
 }

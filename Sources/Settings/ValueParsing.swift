@@ -5,23 +5,24 @@ enum ParsedValue: Equatable {
     case text(String)
     case wholeNumber(Int)
     case seconds(Double)
+    case decimal(Double)
 
     /// The value as libpq and `worker config` spell it: `2.5`, `30`, never `30.0`.
     var text: String {
         switch self {
         case .text(let text): text
         case .wholeNumber(let number): String(number)
-        case .seconds(let seconds): formatSeconds(seconds)
+        case .seconds(let number), .decimal(let number): formatNumber(number)
         }
     }
 }
 
 /// `30` rather than `30.0`, `2.5` as is.
-func formatSeconds(_ seconds: Double) -> String {
-    if seconds == seconds.rounded(), abs(seconds) <= Double(ValueRule.maximumSeconds) {
-        return String(Int(seconds))
+func formatNumber(_ number: Double) -> String {
+    if number == number.rounded(), abs(number) <= Double(ValueRule.maximumSeconds) {
+        return String(Int(number))
     }
-    return String(seconds)
+    return String(number)
 }
 
 extension ValueRule {
@@ -38,6 +39,8 @@ extension ValueRule {
                 let minimumOK = zeroMeans == nil ? seconds > 0 : seconds >= 0
                 return seconds.isFinite && minimumOK && seconds <= Double(maximum) ? .seconds(seconds) : nil
             }
+        case .decimal(let range):
+            return Double(trimmed).flatMap { range.contains($0) ? .decimal($0) : nil }
         case .choice(let choices):
             return choices.contains(trimmed) ? .text(trimmed) : nil
         case .shortText(let maxBytes, _):

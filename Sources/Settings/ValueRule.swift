@@ -6,6 +6,8 @@ enum ValueRule: Sendable {
     case wholeNumber(ClosedRange<Int>, zeroMeans: String? = nil)
     /// A number of seconds, fractions allowed, up to `maximum`; zero only when it means something.
     case seconds(zeroMeans: String?, maximum: Int = ValueRule.maximumSeconds)
+    /// A number in the range, fractions allowed.
+    case decimal(ClosedRange<Double>)
     /// One of a fixed list.
     case choice([String])
     /// Text of at most `maxBytes` UTF-8 bytes; `because` says why, for the message.
@@ -42,6 +44,9 @@ enum ValueRule: Sendable {
             return "a number of seconds from 0 to \(maximum), fractions allowed; 0 = \(zeroMeans)"
         case .seconds(nil, let maximum):
             return "a number of seconds greater than 0 and at most \(maximum), fractions allowed"
+        case .decimal(let range):
+            return
+                "a number from \(formatNumber(range.lowerBound)) to \(formatNumber(range.upperBound)), fractions allowed"
         case .choice(let choices):
             return "one of \(choices.joined(separator: ", "))"
         case .shortText(let maxBytes, let because):

@@ -25,6 +25,10 @@ public struct WorkerSection: Sendable, Equatable {
     public var queryTimeout: Duration
     /// `statement_timeout` of each statement of an ingest batch; zero sets none (`worker.ingest_timeout`).
     public var ingestTimeout: Duration
+    /// BM25 k1 of the search (`worker.bm25_k1`).
+    public var bm25K1: Double
+    /// BM25 b of the search (`worker.bm25_b`).
+    public var bm25B: Double
 
     init(_ values: ResolvedKeys) {
         concurrency = values.number(.concurrency)
@@ -39,5 +43,7 @@ public struct WorkerSection: Sendable, Equatable {
         queryMaxWords = values.number(.queryMaxWords)
         queryTimeout = values.duration(.queryTimeout)
         ingestTimeout = values.duration(.ingestTimeout)
+        bm25K1 = values.decimal(.bm25K1)
+        bm25B = values.decimal(.bm25B)
     }
 }

@@ -13,7 +13,10 @@ struct GenerateCommand: ParsableCommand {
         discussion: """
             Exactly --messages lines, split unevenly over --users × --sessions sessions. The same options always \
             produce the same bytes. Each user has two topics and two invented names (a pet and a project) that only \
-            their messages contain, for isolation checks. Invalid options exit with status 2.
+            their messages contain, for isolation checks. With --labels, facts are planted in the users' messages and \
+            --questions questions asking for them in other words are written to that file as JSON Lines \
+            ({"user", "query", "relevant": [exact message texts], "category"}), for worker eval. Invalid options \
+            exit with status 2.
             """
     )
 
@@ -32,27 +35,42 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
+    @Option(help: ArgumentHelp("Plant facts and write the questions asking for them here.", valueName: "file"))
+    var labels: String?
+
+    @Option(help: "Questions to write with --labels, dealt to the users in turn (at most 48 per user).")
+    var questions = 1000
+
     func run() throws {
-        let generator: ConversationGenerator
         do {
-            generator = try ConversationGenerator(
-                seed: seed, users: users, sessionsPerUser: sessions, totalMessages: messages)
-        } catch {
+            if let labels {
+                let set = try LabelledConversations(
+                    seed: seed, users: users, sessionsPerUser: sessions, totalMessages: messages,
+                    questions: questions)
+                try write(set.messages)
+                try set.writeLabels(to: URL(fileURLWithPath: labels))
+            } else {
+                try write(
+                    try ConversationGenerator(
+                        seed: seed, users: users, sessionsPerUser: sessions, totalMessages: messages))
+            }
+        } catch let error as ConversationGenerator.InvalidParameter {
             printError("worker: generate: \(error)")
             throw ExitCode.invalidInput
-        }
-        do {
-            if let output {
-                try generator.writeJSONLines(to: URL(fileURLWithPath: output))
-            } else {
-                try generator.writeJSONLines(to: FileHandle.standardOutput)
-            }
         } catch let error as OutputFileError {
             printError("worker: generate: \(error)")
             throw ExitCode.invalidInput
         } catch {
             printError("worker: generate: writing failed: \(error)")
             throw ExitCode.failure
+        }
+    }
+
+    private func write(_ messages: some Sequence<GeneratedMessage>) throws {
+        if let output {
+            try messages.writeJSONLines(to: URL(fileURLWithPath: output))
+        } else {
+            try messages.writeJSONLines(to: FileHandle.standardOutput)
         }
     }
 }

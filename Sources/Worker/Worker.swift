@@ -16,6 +16,7 @@ struct Worker: AsyncParsableCommand {
         version: BuildInfo.version,
         subcommands: [
             Run.self, Validate.self, Migrate.self, Ping.self, ConfigCommand.self, GenerateCommand.self,
+            EvalCommand.self,
             MonitorCommand.self, DoctorCommand.self,
         ],
         defaultSubcommand: Run.self

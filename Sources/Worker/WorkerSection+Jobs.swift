@@ -5,11 +5,13 @@ import Settings
 
 /// The `worker:` settings as the types of the modules they configure.
 extension WorkerSection {
-    /// The store named by `worker.store_schema` and `worker.text_search_config`, bounded by the statement timeouts.
+    /// The store named by `worker.store_schema` and `worker.text_search_config`, bounded by the statement timeouts,
+    /// ranking by `worker.bm25_k1` and `worker.bm25_b`.
     var memoryStore: MemoryStore {
         MemoryStore(
             schema: storeSchema, textSearchConfig: textSearchConfig,
-            timeouts: StatementTimeouts(query: queryTimeout, ingest: ingestTimeout))
+            timeouts: StatementTimeouts(query: queryTimeout, ingest: ingestTimeout),
+            ranking: Ranking(k1: bm25K1, b: bm25B))
     }
 
     /// `worker.retry`.

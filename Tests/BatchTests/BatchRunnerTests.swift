@@ -74,7 +74,11 @@ import Testing
         #expect(records.contains { ($0["content"] as? String)?.contains("sourdough starter doubled") == true })
         #expect(!alice.contains("acetone"))
         let keys = Set(records.first?.keys.map { $0 } ?? [])
-        #expect(keys == ["job", "user", "query", "rank", "score", "chunk_id", "session", "content", "created_at"])
+        #expect(
+            keys == [
+                "job", "user", "query", "rank", "score", "session", "message_ids", "source_ids", "positions", "content",
+                "created_at",
+            ])
 
         // Running the same ingest again adds nothing and reports the duplicates.
         let again = await fixture.runner(settings).run(try JobLoader.load(files: [file]))

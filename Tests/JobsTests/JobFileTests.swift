@@ -77,6 +77,7 @@ import Testing
             user: alice
             source: questions.jsonl
             top_k: 10
+            budget_chars: 2000
             output: results/answers.jsonl
             on_bad_record: skip
             """)
@@ -89,6 +90,7 @@ import Testing
         #expect(spec.user == "alice")
         #expect(spec.source.fileURL?.path == folder.path("questions.jsonl"))
         #expect(spec.topK == 10)
+        #expect(spec.budgetChars == 2000)
         #expect(spec.output?.path == folder.path("results/answers.jsonl"))
         #expect(spec.onBadRecord == .skip)
     }

@@ -30,7 +30,7 @@ import Testing
         #expect(
             problem.hasSuffix(
                 ":5: unknown field 'colour' in job 'q'; the known fields are name, kind, concurrency, "
-                    + "depends_on, user, queries, source, top_k, output, on_bad_record"))
+                    + "depends_on, user, queries, source, top_k, budget_chars, output, on_bad_record"))
     }
 
     @Test func fieldOfTheOtherKindSaysSo() throws {
@@ -140,6 +140,13 @@ import Testing
         ("top_k: 0", "field 'top_k' in job 'q' is 0; expected a whole number from 1 to 1000 (default 5)"),
         ("top_k: 1001", "field 'top_k' in job 'q' is 1001"),
         ("top_k: many", "field 'top_k' in job 'q' is 'many'"),
+        (
+            "budget_chars: 0",
+            "field 'budget_chars' in job 'q' is 0; expected a whole number of characters from 1 to 10000000 "
+                + "(default: no budget)"
+        ),
+        ("budget_chars: 2k", "field 'budget_chars' in job 'q' is '2k'"),
+        ("budget_chars: 10000001", "field 'budget_chars' in job 'q' is 10000001"),
         ("user: ''", "field 'user' in job 'q' is empty; expected a non-empty string"),
         ("user: {a: 1}", "field 'user' in job 'q' is a mapping; expected the user whose memory the queries search"),
         ("output: [a]", "field 'output' in job 'q' is a list; expected the path of the file to write results to"),

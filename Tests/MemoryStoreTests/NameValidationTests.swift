@@ -28,9 +28,11 @@ import Testing
     }
 
     @Test func theSearchStatementIsBoundAndNamesTheSchema() throws {
-        #expect(MemoryStore.searchSQL.contains("\"memory\".chunks"))
-        #expect(MemoryStore.searchSQL.contains("websearch_to_tsquery"))
-        #expect(MemoryStore.searchSQL.contains("$1") && MemoryStore.searchSQL.contains("$2"))
-        #expect(try MemoryStore(schema: "other").searchSQL().contains("\"other\".chunks"))
+        #expect(MemoryStore.searchSQL.contains("\"memory\".messages"))
+        #expect(MemoryStore.searchSQL.contains("\"memory\".lexeme_statistics"))
+        for parameter in ["$1::text", "$2::text", "$3::int8", "$4::float8", "$5::float8"] {
+            #expect(MemoryStore.searchSQL.contains(parameter))
+        }
+        #expect(try MemoryStore(schema: "other").searchSQL().contains("\"other\".messages"))
     }
 }

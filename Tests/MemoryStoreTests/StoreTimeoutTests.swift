@@ -10,12 +10,12 @@ import Testing
     private static let message = MemoryMessage(
         user: "u", session: "s", position: 0, role: .user, content: "sourdough starter", createdAt: Fixtures.start)
 
-    /// The search waits for a lock on `chunks` that another connection holds, so it outlives any timeout.
+    /// The search waits for a lock on `messages` that another connection holds, so it outlives any timeout.
     @Test func aSearchPastTheQueryTimeoutIsCancelledByTheServer() async throws {
         try await TestDatabase.withStore { store, connection in
             try await store.ingest([Self.message], maxChunkChars: 100, on: connection)
             let bounded = MemoryStore(schema: store.schema, timeouts: StatementTimeouts(query: .milliseconds(50)))
-            try await Self.whileLocked("chunks", of: store) {
+            try await Self.whileLocked("messages", of: store) {
                 await #expect(throws: MemoryStoreError.statementTimeout(.query, limit: .milliseconds(50))) {
                     try await bounded.search(user: "u", query: "sourdough", topK: 5, on: connection)
                 }
@@ -48,7 +48,7 @@ import Testing
         try await TestDatabase.withStore { store, connection in
             try await store.ingest([Self.message], maxChunkChars: 100, on: connection)
             let bounded = MemoryStore(schema: store.schema, timeouts: StatementTimeouts(query: .seconds(600)))
-            try await Self.whileLocked("chunks", of: store) {
+            try await Self.whileLocked("messages", of: store) {
                 let search = Task {
                     try await bounded.search(user: "u", query: "sourdough", topK: 5, on: connection)
                 }

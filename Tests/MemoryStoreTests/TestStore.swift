@@ -30,11 +30,12 @@ enum TestDatabase {
     static func withStore<Value>(
         migrated: Bool = true,
         textSearchConfig: String = "english",
+        ranking: Ranking = Ranking(),
         _ body: (MemoryStore, PostgresConnection) async throws -> Value
     ) async throws -> Value {
         let connection = try await connect()
         defer { connection.close() }
-        let store = MemoryStore(schema: uniqueSchema(), textSearchConfig: textSearchConfig)
+        let store = MemoryStore(schema: uniqueSchema(), textSearchConfig: textSearchConfig, ranking: ranking)
         do {
             if migrated { try await store.migrate(on: connection) }
             let value = try await body(store, connection)

@@ -58,6 +58,10 @@ struct InvalidValue: Sendable, CustomTestStringConvertible {
         .init(
             key: "worker.store_schema", value: String(repeating: "m", count: 64), accepted: "at most 63 characters"),
         .init(key: "worker.text_search_config", value: "1english", accepted: "a plain lower-case identifier"),
+        .init(key: "worker.bm25_k1", value: "-0.1", accepted: "a number from 0 to 100, fractions allowed"),
+        .init(key: "worker.bm25_k1", value: "high", accepted: "a number from 0 to 100, fractions allowed"),
+        .init(key: "worker.bm25_b", value: "1.5", accepted: "a number from 0 to 1, fractions allowed"),
+        .init(key: "worker.bm25_b", value: "nan", accepted: "a number from 0 to 1, fractions allowed"),
     ]
 
     /// The key path in the file: `postgres.` before a connection or pool key.

@@ -20,6 +20,8 @@ import Testing
         #expect(settings.worker.queryMaxWords == 64)
         #expect(settings.worker.queryTimeout == .seconds(30))
         #expect(settings.worker.ingestTimeout == .seconds(300))
+        #expect(settings.worker.bm25K1 == 1.2)
+        #expect(settings.worker.bm25B == 0.75)
         let workerEntries = settings.entries.filter { $0.key.hasPrefix("worker.") }
         #expect(workerEntries.map(\.key) == SettingKey.workerKeys.map(\.shownName))
         #expect(workerEntries.allSatisfy { $0.source == .default && $0.value != nil })
@@ -31,6 +33,14 @@ import Testing
         #expect(settings.entry("worker.query_timeout")?.note == "the server's statement_timeout applies")
         #expect(settings.worker.shutdownGrace == .milliseconds(500))
         #expect(settings.entry("worker.shutdown_grace")?.value == "0.5")
+    }
+
+    @Test func bm25ConstantsAreReadAsNumbers() throws {
+        let (settings, _) = try load("worker:\n  bm25_k1: 0.9\n", environment: ["WORKER_BM25_B": "0"])
+        #expect(settings.worker.bm25K1 == 0.9)
+        #expect(settings.worker.bm25B == 0)
+        #expect(settings.entry("worker.bm25_k1")?.value == "0.9")
+        #expect(settings.entry("worker.bm25_b")?.value == "0")
     }
 
     @Test func aMisspeltWorkerKeyIsWarnedWithTheClosestName() throws {

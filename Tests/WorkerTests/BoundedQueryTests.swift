@@ -116,7 +116,7 @@ import Testing
         defer { store.remove() }
         let (loaded, _) = try await store.run(["load.yaml"])
         try #require(loaded.status == 0, "\(loaded.combined)")
-        try await store.whileLocked("chunks") {
+        try await store.whileLocked("messages") {
             let (output, report) = try await store.run(["ask.yaml"])
             #expect(output.status == 1, "\(output.combined)")
             let job = store.job(report)
@@ -166,7 +166,7 @@ import Testing
         // Not the lock holder: inside its transaction pg_stat_activity would show one snapshot throughout.
         let monitor = try await Store.connect()
         defer { monitor.close() }
-        try await store.whileLocked("chunks") {
+        try await store.whileLocked("messages") {
             let process = Process()
             process.executableURL = try WorkerProcess.executableURL()
             process.arguments = ["ask.yaml", "--quiet"]
@@ -183,7 +183,7 @@ import Testing
                 backend = try await monitor.query(
                     """
                     SELECT pid FROM pg_stat_activity
-                    WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE '%websearch_to_tsquery%'
+                    WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE '%lexeme_statistics%'
                     """,
                     [store.applicationName]
                 ).rows.first?.decode(0, as: Int.self)

@@ -35,7 +35,7 @@ import Testing
             "url", "host", "pool_size", "leak_threshold", "worker.concurrency", "worker.parallel_jobs",
             "worker.store_schema", "worker.text_search_config", "worker.shutdown_grace", "worker.retry.attempts",
             "worker.retry.initial_delay", "worker.retry.max_delay", "worker.query_max_chars", "worker.query_max_words",
-            "worker.query_timeout", "worker.ingest_timeout",
+            "worker.query_timeout", "worker.ingest_timeout", "worker.bm25_k1", "worker.bm25_b",
         ] {
             #expect(keys.contains(key), "\(key) missing from:\n\(output.stdout)")
         }

@@ -1,5 +1,4 @@
 import Foundation
-import Postgres
 import Testing
 
 /// The files a batch reads are never overwritten by what it writes: `--report-file` may be no job file, source,
@@ -37,19 +36,11 @@ import Testing
 
         /// Whether a run got as far as preparing the store.
         func storeExists() async throws -> Bool {
-            let database = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"], "run through make test")
-            let connection = try await PostgresConnection.connect(try ConnectionConfiguration(database))
-            defer { connection.close() }
-            return try await connection.query(
-                "SELECT count(*)::int FROM pg_namespace WHERE nspname = $1", [schema]
-            ).rows[0].decode(0, as: Int.self) == 1
+            try await ScratchSchema.exists(schema)
         }
 
         func remove() async throws {
-            let database = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
-            let connection = try await PostgresConnection.connect(try ConnectionConfiguration(database))
-            try await connection.execute(script: "DROP SCHEMA IF EXISTS \(schema) CASCADE")
-            connection.close()
+            try await ScratchSchema.drop(schema)
             try? FileManager.default.removeItem(at: folder)
         }
     }

@@ -1,0 +1,193 @@
+/// A fact to plant in a user's conversation and the question that asks for it in other words.
+///
+/// Each family words its facts and questions differently on purpose, so a retriever is measured on what people do:
+/// other word forms ("repaired" / "repair"), question words ("where", "when"), names, dates, questions whose answer
+/// is spread over several messages, and facts that changed, where only the latest statement answers.
+struct PlantedFact {
+    /// The label category, one per family.
+    var category: String
+    /// The messages stating the fact, oldest first; each is said by the user in a session of its own.
+    var statements: [String]
+    /// Which statements answer the question (indexes into `statements`).
+    var relevant: [Int]
+    var question: String
+    /// Messages that share the question's names but do not answer it, planted in sessions of their own: without
+    /// them, a name found in one message only would make every question trivial.
+    var distractors: [String] = []
+
+    /// The families, in the order a user's facts cycle through them (see ``FactWords/maximumFacts``).
+    static let families: [@Sendable (inout FactWords, inout SplitMix64) -> PlantedFact] = [
+        wordForms, questionWords, names, dates, severalMessages, latestWins,
+    ]
+
+    private static func wordForms(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
+        let object = words.take(.objects)
+        let room = words.take(.rooms)
+        return random.pick([
+            PlantedFact(
+                category: "word_forms", statements: ["I finally repaired the leaking \(object) in the \(room) today."],
+                relevant: [0], question: "Did I ever fix that leaky \(object)?",
+                distractors: ["Is a new \(object) worth it, or is the old one fine?", "The \(object) is so loud."]),
+            PlantedFact(
+                category: "word_forms", statements: ["Painted the \(room) walls and replaced the \(object) handles."],
+                relevant: [0], question: "when was I painting the \(room) and replacing handles",
+                distractors: ["The \(room) still smells of dinner.", "We should tidy the \(room) this weekend."]),
+        ])
+    }
+
+    private static func questionWords(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
+        let clinic = words.take(.places)
+        let activity = words.take(.activities)
+        let doctor = words.take(.people)
+        return random.pick([
+            PlantedFact(
+                category: "question_words",
+                statements: ["My appointment with Dr \(doctor) got moved to the \(clinic) clinic, near the station."],
+                relevant: [0], question: "Where do I see doctor \(doctor) now?",
+                distractors: [
+                    "Dr \(doctor) says I should sleep more.", "\(doctor) prescribed new drops, doctor's orders.",
+                ]),
+            PlantedFact(
+                category: "question_words",
+                statements: ["I signed up for \(activity) lessons at the \(clinic) community centre."],
+                relevant: [0], question: "Which community centre offers the \(activity) lessons I joined?",
+                distractors: ["Watched a \(activity) video before bed.", "My cousin thinks \(activity) is silly."]),
+        ])
+    }
+
+    private static func names(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
+        let person = words.take(.people)
+        let book = words.take(.books)
+        return random.pick([
+            PlantedFact(
+                category: "names", statements: ["\(person) from the book club keeps recommending \(book) to me."],
+                relevant: [0], question: "What book did \(person) recommend?",
+                distractors: ["\(person) lent me an umbrella.", "Met \(person) at the market, she says hello."]),
+            PlantedFact(
+                category: "names", statements: ["Had lunch with \(person); she is reading \(book) for her course."],
+                relevant: [0], question: "Who did I have lunch with that reads \(book)?",
+                distractors: ["The film of \(book) was better than I expected.", "Lunch today was soup again."]),
+        ])
+    }
+
+    private static func dates(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
+        let date = words.take(.dates)
+        let person = words.take(.people)
+        let place = words.take(.places)
+        return PlantedFact(
+            category: "dates", statements: ["On \(date) we celebrated \(person)'s birthday at \(place) restaurant."],
+            relevant: [0],
+            question: random.pick(["What happened on \(date)?", "When was \(person)'s birthday party?"]),
+            distractors: ["\(person) moved the party planning call to \(date).", "Buy a card for \(person)."])
+    }
+
+    private static func severalMessages(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
+        let trip = words.take(.places)
+        let first = words.take(.gear)
+        let second = words.take(.gear)
+        return PlantedFact(
+            category: "several_messages",
+            statements: [
+                "Bought a \(first) for the \(trip) trip next month.", "For \(trip) I also packed my \(second).",
+            ],
+            relevant: [0, 1], question: "What gear do I have for the trip to \(trip)?",
+            distractors: ["Flights to \(trip) went up again.", "Is \(trip) nice in the spring?"])
+    }
+
+    private static func latestWins(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
+        let account = words.take(.accounts)
+        let old = words.take(.colours)
+        let new = words.take(.colours)
+        return PlantedFact(
+            category: "latest_wins",
+            statements: [
+                "The \(account) account's security answer is \(old), note to self.",
+                "Changed the \(account) security answer from \(old) to \(new) today.",
+            ],
+            relevant: [1], question: "What is my current \(account) security answer?")
+    }
+}
+
+/// Words for one user's facts, each used once, so no two of a user's facts share a slot word.
+struct FactWords {
+    enum Kind: CaseIterable {
+        case objects, rooms, places, activities, people, books, dates, gear, accounts, colours
+    }
+
+    private var unused: [Kind: [String]]
+
+    init(_ random: inout SplitMix64) {
+        var unused: [Kind: [String]] = [:]
+        for kind in Kind.allCases {
+            var list = Self.lists[kind] ?? []
+            // Fisher-Yates with the seeded generator: each user draws its own order.
+            for index in stride(from: list.count - 1, to: 0, by: -1) {
+                list.swapAt(index, random.next(below: index + 1))
+            }
+            unused[kind] = list
+        }
+        self.unused = unused
+    }
+
+    /// The next unused word of `kind`. ``LabelledConversations`` gives a user few enough facts that no list runs out
+    /// (``maximumFacts``); past that, a list would start over and facts would share words.
+    mutating func take(_ kind: Kind) -> String {
+        if unused[kind, default: []].isEmpty { unused[kind] = Self.lists[kind] ?? [] }
+        return unused[kind]?.popLast() ?? ""
+    }
+
+    /// The most facts one user gets: the families take at most two words of a 20-word list per round of six facts
+    /// (and three of the 30 places and of the 30 people), so 48 facts (eight rounds) use 16 (24).
+    static let maximumFacts = 48
+
+    private static let lists: [Kind: [String]] = [
+        .objects: [
+            "faucet", "dishwasher", "radiator", "toilet", "shower", "kettle", "boiler", "fridge", "sink", "freezer",
+            "washer", "heater", "tap", "pipe", "drain", "cistern", "humidifier", "aquarium", "fountain", "sprinkler",
+        ],
+        .rooms: [
+            "kitchen", "bathroom", "garage", "basement", "attic", "hallway", "bedroom", "study", "laundry", "porch",
+            "cellar", "loft", "pantry", "nursery", "conservatory", "workshop", "veranda", "closet", "lounge", "den",
+        ],
+        .places: [
+            "Lisbon", "Oslo", "Kyoto", "Valencia", "Tallinn", "Marseille", "Galway", "Bergen", "Porto", "Krakow",
+            "Ljubljana", "Seville", "Bruges", "Salzburg", "Dubrovnik", "Hobart", "Quebec", "Cusco", "Hanoi", "Tbilisi",
+            "Tromso", "Split", "Granada", "Nantes", "Aarhus", "Bologna", "Cork", "Lucerne", "Malmo", "Zermatt",
+        ],
+        .activities: [
+            "pottery", "salsa", "fencing", "archery", "ceramics", "judo", "calligraphy", "watercolour", "origami",
+            "karate", "tango", "juggling", "knitting", "woodcarving", "improv", "chess", "rowing", "climbing",
+            "sculpture", "welding",
+        ],
+        .people: [
+            "Amara", "Bronwen", "Citlali", "Dagny", "Esperanza", "Fenella", "Giedre", "Hazel", "Ingrid", "Jovana",
+            "Kalinda", "Leocadia", "Marisol", "Nerys", "Oona", "Philippa", "Quilla", "Rosalind", "Solveig", "Tamsin",
+            "Ulrike", "Vesna", "Wilhelmina", "Ximena", "Yolanda", "Zinnia", "Agnieszka", "Beatrix", "Cosima",
+            "Delphine",
+        ],
+        .books: [
+            "Middlemarch", "Dune", "Rebecca", "Beloved", "Emma", "Ulysses", "Persuasion", "Frankenstein", "Dracula",
+            "Lolita", "Kindred", "Gilead", "Hyperion", "Neuromancer", "Solaris", "Stoner", "Atonement", "Ivanhoe",
+            "Siddhartha", "Candide",
+        ],
+        .dates: [
+            "March 3", "April 17", "May 22", "June 9", "July 14", "August 28", "September 5", "October 11",
+            "November 19", "December 2", "January 26", "February 8", "March 30", "April 4", "May 15", "June 21",
+            "July 1", "August 6", "September 23", "October 31",
+        ],
+        .gear: [
+            "headlamp", "tent", "compass", "thermos", "raincoat", "backpack", "binoculars", "hammock", "poncho",
+            "sleeping bag", "water filter", "trekking poles", "camp stove", "first aid kit", "sunhat", "multitool",
+            "snorkel", "dry bag", "gaiters", "lantern",
+        ],
+        .accounts: [
+            "bank", "insurance", "pension", "mortgage", "library", "gym", "utility", "phone", "broadband", "airline",
+            "council", "pharmacy", "vet", "tax", "school", "dentist", "parking", "energy", "savings", "credit union",
+        ],
+        .colours: [
+            "turquoise", "magenta", "vermilion", "chartreuse", "ochre", "cerulean", "mauve", "indigo", "saffron",
+            "crimson", "lavender", "maroon", "teal", "amber", "scarlet", "olive", "periwinkle", "sienna", "fuchsia",
+            "cobalt",
+        ],
+    ]
+}
