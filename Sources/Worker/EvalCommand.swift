@@ -22,6 +22,8 @@ struct EvalCommand: AsyncParsableCommand {
 
     @OptionGroup var settings: SettingsOptions
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(help: ArgumentHelp("The labelled set (JSON Lines).", valueName: "file"))
     var labels: String
 
@@ -43,6 +45,8 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Quiet unless --log-level says otherwise: the evaluation is the output, not the batch's progress.
+        logging.bootstrap(quiet: true)
         let settings = try self.settings.load()
         let jobs = try loadJobs(files, queryLimits: settings.worker.queryLimits, configFile: settings.configFile)
         let labelled: [LabelledQuery]
@@ -52,7 +56,6 @@ struct EvalCommand: AsyncParsableCommand {
             for problem in error.problems { printError("worker: \(problem)") }
             throw ExitCode.invalidInput
         }
-        bootstrapLogging(quiet: true)
         var options = BatchRunner.Options()
         options.parallelJobs = settings.worker.parallelJobs
         options.defaultConcurrency = settings.worker.concurrency
@@ -62,7 +65,7 @@ struct EvalCommand: AsyncParsableCommand {
         let status = batch.exitStatus(failOnLeak: true)
         guard status == .success else {
             print(batch.table())
-            if let failure = batch.batch.failure { printError("worker: \(failure.reason)") }
+            if let failure = batch.batch.failure { printError("worker: \(failure.reason)", sqlState: failure.sqlState) }
             throw ExitCode(status)
         }
 
