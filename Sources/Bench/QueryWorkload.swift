@@ -50,12 +50,13 @@ struct QueryWorkload: Sendable {
     /// A pgbench script running the worker's own search statement with a random user and one of their words.
     ///
     /// pgbench variables are numbers, so the user and the word are picked by index from array literals:
-    /// `$1::text` becomes `(ARRAY[users])[:u]` and `$2::text` `(ARRAY[words])[:i]`. In prepared mode they are bound
-    /// parameters like the worker's, and a custom plan folds the subscript to the same constant the worker binds.
+    /// `$1::text` becomes `(ARRAY[users])[:u]` and `$2::text` `(ARRAY[words])[:i]`, wherever the statement uses them.
+    /// In prepared mode they are bound parameters like the worker's, and a custom plan folds the subscript to the same
+    /// constant the worker binds.
     func pgbenchScript(searchSQL: String, topK: Int, ranking: Ranking) throws -> String {
         let placeholders = ["$1::text", "$2::text", "$3::int8", "$4::float8", "$5::float8"]
-        for placeholder in placeholders where searchSQL.components(separatedBy: placeholder).count != 2 {
-            throw BenchError("the search SQL no longer has exactly one \(placeholder); update QueryWorkload")
+        for placeholder in placeholders where !searchSQL.contains(placeholder) {
+            throw BenchError("the search SQL no longer uses \(placeholder); update QueryWorkload")
         }
         let userArray = "(ARRAY[\(users.map(Self.literal).joined(separator: ","))]::text[])[:u]"
         let wordArray = "(ARRAY[\(words.joined().map(Self.literal).joined(separator: ","))]::text[])[:i]"
@@ -66,6 +67,9 @@ struct QueryWorkload: Sendable {
             .replacingOccurrences(of: "$3::int8", with: "(:k)::int8")
             .replacingOccurrences(of: "$4::float8", with: "\(ranking.k1)::float8")
             .replacingOccurrences(of: "$5::float8", with: "\(ranking.b)::float8")
+        guard sql.firstMatch(of: /\$[0-9]/) == nil else {
+            throw BenchError("the search SQL has a parameter QueryWorkload does not fill; update QueryWorkload")
+        }
         return """
             \\set u random(1, \(users.count))
             \\set i (:u - 1) * \(wordsPerUser) + random(1, \(wordsPerUser))

@@ -48,6 +48,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         logging.bootstrap(quiet: quiet)
         let settings = try self.settings.load()
+        try requireJobFiles(files)
         let jobs = try loadJobs(files, queryLimits: settings.worker.queryLimits, configFile: settings.configFile)
         if let reportFile,
             let problem = ReportFileCheck.problem(reportFile, files: files, jobs: jobs, configFile: settings.configFile)
@@ -133,6 +134,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let settings = try self.settings.load()
+        try requireJobFiles(files)
         let jobs = try loadJobs(files, queryLimits: settings.worker.queryLimits, configFile: settings.configFile)
         print("\(jobs.count) job(s) in \(files.count) file(s): valid")
     }
@@ -170,15 +172,17 @@ struct Migrate: AsyncParsableCommand {
     }
 }
 
+/// Ends the program with exit code 2 when no job file is named: for `run` and `validate`, an empty batch would still
+/// connect and prepare the store, and a cron line whose glob matched nothing would pass for a batch that ran.
+/// (`eval` may measure a store filled earlier, with no job to run first.)
+func requireJobFiles(_ files: [String]) throws {
+    guard files.isEmpty else { return }
+    printError("worker: no job files given: name one or more YAML job files, e.g. `worker run jobs/*.yaml`")
+    throw ExitCode.invalidInput
+}
+
 /// Loads and validates every job file; any problem ends the program with exit code 2 before anything runs.
-///
-/// No file at all is a problem too: an empty batch would still connect and prepare the store, and a cron line whose
-/// glob matched nothing would then pass for a batch that ran.
 func loadJobs(_ files: [String], queryLimits: QueryLimits, configFile: String?) throws -> [Job] {
-    guard !files.isEmpty else {
-        printError("worker: no job files given: name one or more YAML job files, e.g. `worker run jobs/*.yaml`")
-        throw ExitCode.invalidInput
-    }
     for unused in unusedConfigFiles(besides: files, inUse: configFile) {
         printError(
             "worker: warning: \(unused) is not the config file in use (\(configFile ?? "none: no ./config.yaml")); "

@@ -50,6 +50,14 @@ import Testing
             #expect(value > 0.5 && value <= 1, "\(metric) = \(value)")
         }
         #expect((report["categories"] as? [String: Any])?.count == 6)
+        // The store is filled now: with no job file, eval measures it as it is (make bench does so).
+        let again = try await WorkerProcess.run(
+            ["eval", "--labels", "labels.jsonl", "--top-k", "5", "--report", "json"],
+            environment: ["DATABASE_URL": ProcessInfo.processInfo.environment["DATABASE_URL"]],
+            directory: folder.url)
+        #expect(again.status == 0, "\(again.combined)")
+        let measured = (try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])?["overall"]
+        #expect((measured as? [String: Any])?["recall_at_k"] as? Double == overall["recall_at_k"] as? Double)
         try await folder.remove()
     }
 
