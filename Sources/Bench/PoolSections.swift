@@ -24,6 +24,10 @@ struct RoundTripResult: Codable, Sendable {
     var pgbenchPrepared: PgbenchResult
     var ratioExtended: Double
     var ratioPrepared: Double
+    /// The same ratios of the rounds' medians: context for the best-of ratios above, which a lucky round moves (pgbench
+    /// `-M prepared` runs at about 80k or about 120k tps on the same machine, round by round).
+    var medianRatioExtended: Double
+    var medianRatioPrepared: Double
     /// The pool must keep up with pgbench's extended protocol (a parse per statement, as ours before its cache)...
     var targetExtended = 1.0
     /// ...and aims at 0.8 of its prepared protocol (parsed once per connection, as ours with its cache).
@@ -107,7 +111,9 @@ struct PoolSections: Sendable {
             contextSwitchesPerLease: switchesPerLease.min() ?? 0, allocationsPerLease: allocationsPerLease.min() ?? 0,
             pgbenchExtendedSamples: extended.map(\.tps), pgbenchPreparedSamples: prepared.map(\.tps),
             pgbenchExtended: bestExtended, pgbenchPrepared: bestPrepared, ratioExtended: ours / bestExtended.tps,
-            ratioPrepared: ours / bestPrepared.tps)
+            ratioPrepared: ours / bestPrepared.tps,
+            medianRatioExtended: median(samples) / median(extended.map(\.tps)),
+            medianRatioPrepared: median(samples) / median(prepared.map(\.tps)))
     }
 
     /// pgbench as item 1 runs it: 10 clients on 2 threads, as many transactions in all as the pool's leases.
@@ -153,4 +159,12 @@ struct PoolSections: Sendable {
         return NonBlockingResult(
             sessions: sessions, sleepSeconds: sleep, trialsSeconds: trials, worstSeconds: trials.max() ?? 0)
     }
+}
+
+/// The middle value (the mean of the two middle ones for an even count); 0 for none.
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    let middle = sorted.count / 2
+    return sorted.count.isMultiple(of: 2) ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[middle]
 }
