@@ -1,3 +1,4 @@
+import Batch
 import Foundation
 import Support
 
@@ -116,6 +117,11 @@ struct PoolSections: Sendable {
             medianRatioPrepared: median(samples) / median(prepared.map(\.tps)))
     }
 
+    /// The rounds' median, by nearest rank as the reports' p50.
+    private func median(_ values: [Double]) -> Double {
+        PoolUsage.Percentiles.of(values.sorted()).p50
+    }
+
     /// pgbench as item 1 runs it: 10 clients on 2 threads, as many transactions in all as the pool's leases.
     private func pgbench(_ script: URL, mode: String, perClient: Int, log: String) async throws -> PgbenchResult {
         try await tools.pgbench(
@@ -159,12 +165,4 @@ struct PoolSections: Sendable {
         return NonBlockingResult(
             sessions: sessions, sleepSeconds: sleep, trialsSeconds: trials, worstSeconds: trials.max() ?? 0)
     }
-}
-
-/// The middle value (the mean of the two middle ones for an even count); 0 for none.
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return 0 }
-    let middle = sorted.count / 2
-    return sorted.count.isMultiple(of: 2) ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[middle]
 }

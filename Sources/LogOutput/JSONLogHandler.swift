@@ -6,9 +6,9 @@ import Logging
 /// The keys are stable, so a query written today keeps working: `time` (UTC, ISO 8601 with milliseconds), `level`,
 /// `message` and `logger` always; `job`, `pool` and `sqlstate` when the event has them; any other metadata under
 /// `metadata`.
-public struct JSONLogHandler: LogHandler {
+struct JSONLogHandler: LogHandler {
     /// The metadata keys promoted to the top level of the object.
-    public static let topLevelKeys = ["job", "pool", "sqlstate"]
+    static let topLevelKeys = ["job", "pool", "sqlstate"]
 
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
@@ -17,7 +17,7 @@ public struct JSONLogHandler: LogHandler {
     private let write: @Sendable (String) -> Void
 
     /// `write` receives each line with its newline; stderr in the worker, a buffer in tests.
-    public init(label: String, level: Logger.Level, write: @escaping @Sendable (String) -> Void) {
+    init(label: String, level: Logger.Level, write: @escaping @Sendable (String) -> Void) {
         self.label = label
         self.logLevel = level
         self.write = write

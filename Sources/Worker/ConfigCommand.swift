@@ -42,7 +42,7 @@ struct ConfigCommand: ParsableCommand {
             print(try settings.jsonReport())
         } else {
             print(settings.formattedReport())
-            for warning in settings.warnings { printError("worker: warning: \(warning)") }
+            for warning in settings.warnings { printWarning(warning) }
         }
     }
 }

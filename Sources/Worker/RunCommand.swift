@@ -91,9 +91,7 @@ struct Run: AsyncParsableCommand {
         }
         if let failure = result.batch.failure { printError("worker: \(failure.reason)", sqlState: failure.sqlState) }
         if !result.leaks.ok, !failOnLeak {
-            printError(
-                "worker: warning: the leak check did not pass (see the report); not failing because of --no-fail-on-leak"
-            )
+            printWarning("the leak check did not pass (see the report); not failing because of --no-fail-on-leak")
         }
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
         if let signal = shutdown.signal { throw ExitCode(128 + signal) }
@@ -184,8 +182,8 @@ func requireJobFiles(_ files: [String]) throws {
 /// Loads and validates every job file; any problem ends the program with exit code 2 before anything runs.
 func loadJobs(_ files: [String], queryLimits: QueryLimits, configFile: String?) throws -> [Job] {
     for unused in unusedConfigFiles(besides: files, inUse: configFile) {
-        printError(
-            "worker: warning: \(unused) is not the config file in use (\(configFile ?? "none: no ./config.yaml")); "
+        printWarning(
+            "\(unused) is not the config file in use (\(configFile ?? "none: no ./config.yaml")); "
                 + "pass --config \(unused) (or set WORKER_CONFIG) to use it")
     }
     do {

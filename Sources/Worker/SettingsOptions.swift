@@ -15,7 +15,7 @@ struct SettingsOptions: ParsableArguments {
     /// program with exit code 2.
     func load() throws -> WorkerSettings {
         let settings = try resolve()
-        for warning in settings.warnings { printError("worker: warning: \(warning)") }
+        for warning in settings.warnings { printWarning(warning) }
         return settings
     }
 

@@ -97,12 +97,15 @@ struct Ping: AsyncParsableCommand {
     }
 }
 
-/// The worker's own messages on stderr, in the log format chosen (a warning when it says so, else an error), with
-/// the SQLSTATE of the error it reports where there is one.
+/// The worker's own error messages on stderr, in the log format chosen, with the SQLSTATE of the error they report
+/// where there is one.
 func printError(_ message: String, sqlState: String? = nil) {
-    LogOutput.writeLine(
-        message, level: message.hasPrefix("worker: warning:") ? .warning : .error,
-        metadata: sqlState.map { ["sqlstate": "\($0)"] } ?? [:])
+    LogOutput.writeLine(message, level: .error, metadata: sqlState.map { ["sqlstate": "\($0)"] } ?? [:])
+}
+
+/// A warning of the worker's own on stderr (`worker: warning: …`), in the log format chosen.
+func printWarning(_ message: String) {
+    LogOutput.writeLine("worker: warning: \(message)", level: .warning)
 }
 
 func milliseconds(_ duration: Duration) -> String {

@@ -10,32 +10,27 @@ import Testing
     static let schema = repository.appendingPathComponent("docs/report.schema.json")
 
     /// The validator's verdict on `report`: nil when valid, else its message.
-    static func violation(of report: Data) throws -> String? {
+    static func violation(of report: Data) async throws -> String? {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("mw-report-\(UUID().uuidString).json")
         try report.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            "-c",
-            """
-            import json, sys, jsonschema
-            schema = json.load(open(sys.argv[1]))
-            jsonschema.Draft202012Validator.check_schema(schema)
-            validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-            errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(json.load(open(sys.argv[2])))]
-            print("\\n".join(errors))
-            sys.exit(1 if errors else 0)
-            """,
-            schema.path, file.path,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? nil : text
+        let output = try await WorkerProcess.launch(
+            URL(fileURLWithPath: "/usr/bin/python3"),
+            [
+                "-c",
+                """
+                import json, sys, jsonschema
+                schema = json.load(open(sys.argv[1]))
+                jsonschema.Draft202012Validator.check_schema(schema)
+                validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+                errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(json.load(open(sys.argv[2])))]
+                print("\\n".join(errors))
+                sys.exit(1 if errors else 0)
+                """,
+                schema.path, file.path,
+            ],
+            environment: ProcessInfo.processInfo.environment, directory: nil, timeout: .seconds(60))
+        return output.status == 0 ? nil : output.combined
     }
 
     @Test func reportsOfEveryShapeValidate() async throws {
@@ -59,7 +54,7 @@ import Testing
                 try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
             #expect(report["schema_version"] as? Int == 1, "\(name)")
             #expect((report["worker_version"] as? String)?.isEmpty == false, "\(name)")
-            #expect(try Self.violation(of: Data(output.stdout.utf8)) == nil, "\(name)")
+            #expect(try await Self.violation(of: Data(output.stdout.utf8)) == nil, "\(name)")
         }
     }
 
@@ -70,13 +65,13 @@ import Testing
         let output = try await batch.run(["jobs.yaml", "--report", "json"])
         #expect(output.status == 0, "\(output.stderr)")
         var report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
-        #expect(try Self.violation(of: Data(output.stdout.utf8)) == nil)
+        #expect(try await Self.violation(of: Data(output.stdout.utf8)) == nil)
         var summary = try #require(report["batch"] as? [String: Any])
         summary["status"] = "fine"
         report["batch"] = summary
         report["unlisted"] = true
         let broken = try JSONSerialization.data(withJSONObject: report)
-        let violation = try #require(try Self.violation(of: broken))
+        let violation = try #require(try await Self.violation(of: broken))
         #expect(violation.contains("batch/status: 'fine' is not one of"), "\(violation)")
         #expect(violation.contains("'unlisted' was unexpected"), "\(violation)")
     }

@@ -62,7 +62,8 @@ enum WorkerProcess {
             timeout: .seconds(60))
     }
 
-    private static func launch(
+    /// Runs `executable` with exactly `environment`; nil `directory` is an empty scratch folder.
+    static func launch(
         _ executable: URL, _ arguments: [String], environment: [String: String], directory: URL?, timeout: Duration
     ) async throws -> Output {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString)")
