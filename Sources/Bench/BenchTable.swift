@@ -109,6 +109,16 @@ struct BenchTable {
                 "allocations per lease", String(format: "%.1f", result.allocationsPerLease),
                 "whole bench process, least of the rounds"),
         ]
+            + (result.serverCPUMicroseconds.map { server in
+                [
+                    row(
+                        "server CPU per transaction", String(format: "%.1f µs", server.ours),
+                        String(
+                            format:
+                                "all its processes, median of the rounds; pgbench: extended %.1f µs, prepared %.1f µs",
+                            server.pgbenchExtended, server.pgbenchPrepared))
+                ]
+            } ?? [])
     }
 
     private func scaling(_ result: ScalingResult) -> [String] {

@@ -18,6 +18,9 @@ struct RoundTripResult: Codable, Sendable {
     var contextSwitchesPerLease: Double
     /// Heap allocations per lease in the whole bench process (tasks, pool, connection, reactor), least of the rounds.
     var allocationsPerLease: Double
+    /// The server's CPU time per transaction (all its processes), median of the rounds, for ours and each pgbench
+    /// mode; nil when the server is not on this machine. On two CPUs the server's cost and the client's share them.
+    var serverCPUMicroseconds: ServerCPUPerTransaction?
     /// Transactions per second of each round.
     var pgbenchExtendedSamples: [Double]
     var pgbenchPreparedSamples: [Double]
@@ -33,6 +36,13 @@ struct RoundTripResult: Codable, Sendable {
     var targetExtended = 1.0
     /// ...and aims at 0.8 of its prepared protocol (parsed once per connection, as ours with its cache).
     var targetPrepared = 0.8
+}
+
+/// The server's CPU time per transaction, in microseconds, for each client of item 1.
+struct ServerCPUPerTransaction: Codable, Sendable {
+    var ours: Double
+    var pgbenchExtended: Double
+    var pgbenchPrepared: Double
 }
 
 /// Item 2: leases per second for each pool size and number of tasks.
@@ -81,11 +91,22 @@ struct PoolSections: Sendable {
         var allocationsPerLease: [Double] = []
         var extended: [PgbenchResult] = []
         var prepared: [PgbenchResult] = []
+        var serverCPU: (ours: [Double], extended: [Double], prepared: [Double]) = ([], [], [])
         try await bench.withWarmPool(size: size) { pool in
             try await bench.warmUp(pool, size: size)
             _ = try await pgbench(script, mode: "extended", perClient: 100, log: "pgbench-warm-up")
+            let server = pool.openedBackendPIDs.first.flatMap(ServerCPU.init(backendPID:))
+            /// Runs `body` and records the server's CPU per transaction while it ran.
+            func measured<Value>(_ list: inout [Double], _ body: () async throws -> Value) async rethrows -> Value {
+                let before = server?.seconds()
+                let value = try await body()
+                if let server, let before { list.append((server.seconds() - before) / Double(leases) * 1e6) }
+                return value
+            }
             for round in 1...rounds {
-                let timing = try await bench.timeLeases(on: pool, tasks: tasks, leases: leases)
+                let timing = try await measured(&serverCPU.ours) {
+                    try await bench.timeLeases(on: pool, tasks: tasks, leases: leases)
+                }
                 samples.append(Double(leases) / timing.seconds)
                 cpuPerLease.append(
                     (
@@ -95,11 +116,15 @@ struct PoolSections: Sendable {
                 switchesPerLease.append(Double(timing.contextSwitches) / Double(leases))
                 allocationsPerLease.append(Double(timing.allocations) / Double(leases))
                 extended.append(
-                    try await pgbench(
-                        script, mode: "extended", perClient: leases / 10, log: "pgbench-extended-\(round)"))
+                    try await measured(&serverCPU.extended) {
+                        try await pgbench(
+                            script, mode: "extended", perClient: leases / 10, log: "pgbench-extended-\(round)")
+                    })
                 prepared.append(
-                    try await pgbench(
-                        script, mode: "prepared", perClient: leases / 10, log: "pgbench-prepared-\(round)"))
+                    try await measured(&serverCPU.prepared) {
+                        try await pgbench(
+                            script, mode: "prepared", perClient: leases / 10, log: "pgbench-prepared-\(round)")
+                    })
             }
         }
         let leastCPU = cpuPerLease.min { $0.user + $0.system < $1.user + $1.system }
@@ -110,6 +135,11 @@ struct PoolSections: Sendable {
             leases: leases, tasks: tasks, maxSize: size, samples: samples, leasesPerSecond: ours,
             userCPUMicrosecondsPerLease: leastCPU?.user ?? 0, systemCPUMicrosecondsPerLease: leastCPU?.system ?? 0,
             contextSwitchesPerLease: switchesPerLease.min() ?? 0, allocationsPerLease: allocationsPerLease.min() ?? 0,
+            serverCPUMicroseconds: serverCPU.ours.isEmpty
+                ? nil
+                : ServerCPUPerTransaction(
+                    ours: median(serverCPU.ours), pgbenchExtended: median(serverCPU.extended),
+                    pgbenchPrepared: median(serverCPU.prepared)),
             pgbenchExtendedSamples: extended.map(\.tps), pgbenchPreparedSamples: prepared.map(\.tps),
             pgbenchExtended: bestExtended, pgbenchPrepared: bestPrepared, ratioExtended: ours / bestExtended.tps,
             ratioPrepared: ours / bestPrepared.tps,
