@@ -176,14 +176,24 @@ public struct BatchRunner: Sendable {
         let started = ContinuousClock.now
         logger.notice("job \(job.name) started", metadata: ["job": "\(job.name)", "tasks": "\(tasks)"])
         options.progress?(.started(job: job.name, tasks: tasks))
-        let outcome = await JobExecution(
+        let execution = JobExecution(
             job: job,
             leases: leases,
             store: options.store,
             concurrency: tasks,
             retry: options.retry,
             shutdown: options.shutdown
-        ).run()
+        )
+        let outcome: JobOutcome
+        switch job.kind {
+        case .query:
+            // Round trips, one statement each: its tasks run on the socket reactor's thread, as an event loop, so a
+            // statement's wait costs no hop between threads.
+            outcome = await PostgresExecutor.run { await execution.run() }
+        case .ingest:
+            // Parsing and encoding messages is CPU work that may use every core: Swift's global executor.
+            outcome = await execution.run()
+        }
         let duration = (ContinuousClock.now - started).seconds
         options.progress?(
             .finished(job: job.name, succeeded: outcome.error == nil, items: outcome.items, seconds: duration)

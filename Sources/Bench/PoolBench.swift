@@ -69,23 +69,26 @@ struct PoolBench: Sendable {
         let usageStarted = ProcessUsage.now()
         let started = ContinuousClock.now
         mw_allocations_start()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<tasks {
-                group.addTask {
-                    while true {
-                        let number = tickets.take()
-                        guard number < leases else { return }
-                        let answer = try await pool.withConnection(holder: "bench") { connection in
-                            try await connection.query(Self.statement, [number]).rows.first?.decode(0, as: Int.self)
-                        }
-                        guard answer == number + 1 else {
-                            throw BenchError(
-                                "SELECT $1::int + 1 with $1 = \(number) returned \(String(describing: answer))")
+        // On the reactor's thread, as a batch's query jobs run.
+        try await PostgresExecutor.run {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<tasks {
+                    group.addTask {
+                        while true {
+                            let number = tickets.take()
+                            guard number < leases else { return }
+                            let answer = try await pool.withConnection(holder: "bench") { connection in
+                                try await connection.query(Self.statement, [number]).rows.first?.decode(0, as: Int.self)
+                            }
+                            guard answer == number + 1 else {
+                                throw BenchError(
+                                    "SELECT $1::int + 1 with $1 = \(number) returned \(String(describing: answer))")
+                            }
                         }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
         let allocations = mw_allocations_stop()
         let elapsed = seconds(since: started)
@@ -104,15 +107,17 @@ struct PoolBench: Sendable {
     /// Starts `sessions` leases at once, each running `sql`; returns the wall time until the last one is back.
     func timeConcurrent(on pool: ConnectionPool, sessions: Int, sql: String) async throws -> Double {
         let started = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<sessions {
-                group.addTask {
-                    try await pool.withConnection(holder: "bench") { connection in
-                        _ = try await connection.query(sql)
+        try await PostgresExecutor.run {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<sessions {
+                    group.addTask {
+                        try await pool.withConnection(holder: "bench") { connection in
+                            _ = try await connection.query(sql)
+                        }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
         return seconds(since: started)
     }

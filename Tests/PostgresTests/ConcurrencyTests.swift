@@ -8,37 +8,40 @@ import Testing
 @Suite struct ConcurrencyTests {
     /// The non-blocking proof: 32 tasks each sleep one second in the server, and the server sees all 32 at once.
     /// A connection that blocked a thread of the cooperative pool would show no more at a time than the machine has
-    /// cores.
-    @Test func thirtyTwoSleepsRunAtOnce() async throws {
+    /// cores; on the reactor's thread (``PostgresExecutor``, where a batch's tasks run), no more than one.
+    @Test(arguments: [false, true]) func thirtyTwoSleepsRunAtOnce(onTheReactorThread: Bool) async throws {
         let name = TestDatabase.uniqueName("mw_nonblocking")
         let monitor = try await TestDatabase.connect()
         defer { monitor.close() }
         var connections: [PostgresConnection] = []
         for _ in 0..<32 { connections.append(try await TestDatabase.connect(applicationName: name)) }
         defer { for connection in connections { connection.close() } }
-        let peak = try await withThrowingTaskGroup(of: Int.self) { group in
-            for connection in connections {
+        let sleepers = { () async throws -> Int in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for connection in connections {
+                    group.addTask {
+                        try await connection.query("SELECT pg_sleep(1)")
+                        return -1
+                    }
+                }
                 group.addTask {
-                    try await connection.query("SELECT pg_sleep(1)")
-                    return -1
+                    var peak = 0
+                    for _ in 0..<200 where peak < 32 {
+                        let active = try await monitor.query(
+                            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+                            [name]
+                        ).rows[0].decode(0, as: Int.self)
+                        peak = max(peak, active)
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    return peak
                 }
-            }
-            group.addTask {
                 var peak = 0
-                for _ in 0..<200 where peak < 32 {
-                    let active = try await monitor.query(
-                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
-                        [name]
-                    ).rows[0].decode(0, as: Int.self)
-                    peak = max(peak, active)
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+                for try await value in group { peak = max(peak, value) }
                 return peak
             }
-            var peak = 0
-            for try await value in group { peak = max(peak, value) }
-            return peak
         }
+        let peak = onTheReactorThread ? try await PostgresExecutor.run(sleepers) : try await sleepers()
         #expect(peak == 32)
     }
 

@@ -34,7 +34,9 @@ import Support
 ///    `PQisBusy`, `PQgetResult`, `PQputCopyData`, `PQputCopyEnd`, `PQfinish`'s goodbye) return at once; when one
 ///    would have to wait, the task suspends on the ``SocketReactor`` (one epoll thread for every connection) until
 ///    the socket is ready. The two calls that do block run on a ``DedicatedThread``: `PQconnectdbParams` (DNS, TLS,
-///    authentication) and `PQcancel` (which opens a connection of its own).
+///    authentication) and `PQcancel` (which opens a connection of its own). A task that prefers ``PostgresExecutor``
+///    (a batch's query jobs do) makes these calls on the reactor's thread itself, where a blocking call would stall
+///    every connection's wait, not only the pool's.
 /// 3. **Other threads touch only locked state.** A task's cancellation handler, the cancel thread and its timer
 ///    share ``QueryCancellation``'s `Locked` state with the claim holder; the reactor's thread shares its waiter
 ///    table (a `Locked`) with the waiting tasks. They never touch the handle.

@@ -3,14 +3,19 @@ import Foundation
 import Glibc
 import Support
 
-/// Suspends tasks until a libpq socket is ready, using one epoll thread for all connections.
+/// Suspends tasks until a libpq socket is ready, using one epoll thread for all connections; the same thread is an
+/// executor that runs the tasks preferring it (``PostgresExecutor``), as an event loop.
 ///
 /// Why one shared thread rather than a thread per connection: a query spends almost all of its time waiting for
 /// the server, and a suspended task costs nothing, while a parked thread costs a stack and a context switch per
 /// round trip. The libpq calls run on the caller's task (rule 2 of ``PostgresConnection``'s threads and locks); only
 /// the wait for readiness happens here.
 /// Waits are one-shot (`EPOLLONESHOT`): each readiness event resumes exactly one waiter.
-final class SocketReactor: Sendable {
+///
+/// The loop runs every job queued so far, then asks epoll for ready sockets: without waiting when it ran some (so
+/// sockets are served between bursts of jobs), blocking when it had none. A job enqueued from another thread while it
+/// blocks wakes it through an eventfd, which is only written when it is asleep.
+final class SocketReactor: TaskExecutor, Sendable {
     /// What a waiter needs from the socket.
     enum Interest {
         case readable
@@ -48,7 +53,9 @@ final class SocketReactor: Sendable {
 
     private struct Waiter {
         var owner: Int
-        var continuation: CheckedContinuation<Readiness, any Error>
+        /// Unsafe, not checked, which costs an allocation per wait: each is resumed exactly once, by whoever removes
+        /// it from `waiters` under the lock.
+        var continuation: UnsafeContinuation<Readiness, any Error>
     }
 
     private struct State {
@@ -57,13 +64,37 @@ final class SocketReactor: Sendable {
         var interrupted: Set<Int> = []
     }
 
+    /// Jobs of the tasks that prefer this executor, waiting for the loop.
+    private struct Jobs {
+        var queue: [UnownedJob] = []
+        /// The loop is, or is about to be, blocked in `epoll_wait` with nothing to run: an enqueue must wake it.
+        var sleeping = false
+    }
+
     private let epollFD: Int32
+    /// Written to wake the loop; registered with `epollFD` for as long as the process lives.
+    private let wakeFD: Int32
+    /// The wake-up's event data: a socket's is its descriptor (below 2³¹), so this one cannot be mistaken for a socket
+    /// that was given the eventfd's number, should the number ever be reused.
+    private static let wakeTag = UInt64.max
     private let state = Locked(State())
+    private let jobs = Locked(Jobs())
+    /// The loop's thread, once it has started.
+    private let loopThread = Locked<pthread_t?>(nil)
 
     private init() throws(SystemCallError) {
         let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard fd >= 0 else { throw SystemCallError(call: "epoll_create1", errno: errno) }
+        let wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard wakeFD >= 0 else { throw SystemCallError(call: "eventfd", errno: errno) }
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = Self.wakeTag
+        guard epoll_ctl(fd, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
+            throw SystemCallError(call: "epoll_ctl", errno: errno)
+        }
         epollFD = fd
+        self.wakeFD = wakeFD
         let thread = Thread { [self] in runLoop() }
         thread.name = "memory-worker.socket-reactor"
         thread.start()
@@ -73,7 +104,7 @@ final class SocketReactor: Sendable {
     ///
     /// Only one task may wait on a socket at a time; a connection is used by one task at a time, so that holds.
     func wait(for fd: Int32, _ interest: Interest, owner: Int) async throws -> Readiness {
-        try await withCheckedThrowingContinuation { continuation in
+        try await withUnsafeThrowingContinuation { continuation in
             let interrupted = state.withLock { state in
                 if state.interrupted.remove(owner) != nil { return true }
                 state.waiters[fd] = Waiter(owner: owner, continuation: continuation)
@@ -113,18 +144,50 @@ final class SocketReactor: Sendable {
         state.withLock { _ = $0.interrupted.remove(owner) }
     }
 
+    /// Queues the job of a task that prefers this executor; the loop runs it after the jobs queued before it.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let wake = jobs.withLock { jobs in
+            jobs.queue.append(job)
+            defer { jobs.sleeping = false }
+            return jobs.sleeping
+        }
+        if wake { _ = eventfd_write(wakeFD, 1) }
+    }
+
+    /// Whether the caller runs on the loop's thread.
+    package var isCurrentThread: Bool {
+        loopThread.withLock { thread in thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
     private func runLoop() {
+        loopThread.withLock { $0 = pthread_self() }
         let capacity: Int32 = 128
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(capacity))
         defer { events.deallocate() }
+        // Two arrays swapped each round, so queueing and running reuse their storage instead of allocating.
+        var running: [UnownedJob] = []
+        let executor = asUnownedTaskExecutor()
         while true {
-            let count = epoll_wait(epollFD, events, capacity, -1)
+            jobs.withLock { jobs in
+                swap(&jobs.queue, &running)
+                jobs.sleeping = running.isEmpty
+            }
+            for job in running { job.runSynchronously(on: executor) }
+            let idle = running.isEmpty
+            running.removeAll(keepingCapacity: true)
+            let count = epoll_wait(epollFD, events, capacity, idle ? -1 : 0)
             if count < 0 {
                 // EINTR is a signal arriving; nothing else can fail on a valid epoll descriptor and buffer.
                 continue
             }
             for index in 0..<Int(count) {
                 let event = events[index]
+                if event.data.u64 == Self.wakeTag {
+                    var value: eventfd_t = 0
+                    _ = eventfd_read(wakeFD, &value)
+                    continue
+                }
                 let fd = event.data.fd
                 let flags = event.events
                 let readiness = Readiness(
