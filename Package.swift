@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -32,6 +34,14 @@ let package = Package(
         .target(name: "BuildInfo"),
         .target(name: "LogOutput", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "PoolConfiguration"),
+        .target(
+            name: "RunMetrics",
+            dependencies: [
+                "Batch",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "Postgres",
             dependencies: [
@@ -92,6 +102,7 @@ let package = Package(
                 "MemoryStore",
                 "Support",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .executableTarget(
@@ -106,6 +117,7 @@ let package = Package(
                 "Jobs",
                 "MemoryStore",
                 "Batch",
+                "RunMetrics",
                 "SampleData",
                 "Diagnostics",
                 "Support",

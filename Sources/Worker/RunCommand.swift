@@ -36,6 +36,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "path"))
     var reportFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write Prometheus metrics to this file at the end of every run, for node_exporter's textfile collector "
+                + "(default: worker.metrics_file).", valueName: "path"))
+    var metricsFile: String?
+
     @Option(help: "Jobs running at the same time (default: worker.parallel_jobs, else 4).")
     var parallelJobs: Int?
 
@@ -56,6 +62,9 @@ struct Run: AsyncParsableCommand {
             printError("worker: --report-file \(Quote.path(reportFile)) \(problem)")
             throw ExitCode.invalidInput
         }
+        let metrics = try RunMetricsOutput(
+            flag: metricsFile, setting: settings.worker.metricsFile, reportFile: reportFile, files: files, jobs: jobs,
+            configFile: settings.configFile)
         var options = BatchRunner.Options()
         options.parallelJobs = parallelJobs ?? settings.worker.parallelJobs
         options.defaultConcurrency = settings.worker.concurrency
@@ -94,9 +103,9 @@ struct Run: AsyncParsableCommand {
             printWarning("the leak check did not pass (see the report); not failing because of --no-fail-on-leak")
         }
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
-        if let signal = shutdown.signal { throw ExitCode(128 + signal) }
-        let status = result.exitStatus(failOnLeak: failOnLeak)
-        if status != .success { throw ExitCode(status) }
+        let exitCode = shutdown.signal.map { 128 + $0 } ?? result.exitStatus(failOnLeak: failOnLeak).rawValue
+        metrics?.write(result, exitCode: exitCode)
+        if exitCode != 0 { throw ExitCode(exitCode) }
     }
 
     /// One line per job start and end on a terminal; pipes and cron logs get only the report.
