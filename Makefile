@@ -1,8 +1,9 @@
 # memory-worker: common tasks. `make help` lists them.
 #
 # Needs GNU make and bash. On Debian/Ubuntu `make setup` installs the system packages
-# (libpq-dev, libyaml-dev, postgresql, pkg-config, openssl, shellcheck, and the Python modules the tests check the
-# report and the metrics file with); Swift itself must already be installed.
+# (libpq-dev, libyaml-dev, postgresql, pkg-config, openssl, shellcheck, the Python modules the tests check the
+# report and the metrics file with, and bsdutils for `script`, their pseudo-terminal); Swift itself must already be
+# installed.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -14,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 endif
 
-APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck python3-jsonschema python3-prometheus-client
+APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck python3-jsonschema python3-prometheus-client bsdutils
 SWIFT_FORMAT_PATHS := Sources Tests Package.swift
 # Every shell script in scripts/ and .ci/, found by its `#!` line so a new one is linted too.
 SHELL_SCRIPTS := $(shell grep -lE '^\#!.*[/ ](ba)?sh$$' scripts/* .ci/*)

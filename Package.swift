@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "BuildInfo"),
         .target(name: "LogOutput", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "PoolConfiguration"),
+        .target(name: "LiveProgress", dependencies: ["Batch", "LogOutput", "Support"]),
         .target(
             name: "RunMetrics",
             dependencies: [
@@ -118,6 +119,7 @@ let package = Package(
                 "MemoryStore",
                 "Batch",
                 "RunMetrics",
+                "LiveProgress",
                 "SampleData",
                 "Diagnostics",
                 "Support",
@@ -161,7 +163,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "Worker", "Postgres", "ConnectionPool", "PoolConfiguration", "Settings", "Batch", "Jobs", "MemoryStore",
-                "Support",
+                "Support", "LiveProgress",
             ]
         ),
         .testTarget(

@@ -4,6 +4,7 @@ import ConnectionPool
 import Diagnostics
 import Foundation
 import Jobs
+import LiveProgress
 import MemoryStore
 import Postgres
 import Settings
@@ -48,6 +49,13 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Print only failures.")
     var quiet = false
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "A live line per running job on stderr (default: when stderr is a terminal, without --quiet and "
+                + "--log-format json)."))
+    var progress: Bool?
+
     @Flag(inversion: .prefixedNo, help: "Exit 3 when a leak is found (--no-fail-on-leak only warns).")
     var failOnLeak = true
 
@@ -70,7 +78,9 @@ struct Run: AsyncParsableCommand {
         options.defaultConcurrency = settings.worker.concurrency
         options.store = settings.worker.memoryStore
         options.retry = settings.worker.retryPolicy
-        if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
+        let onTerminal = isatty(STDERR_FILENO) == 1 && !quiet && logging.logFormat == .text
+        let live = (progress ?? onTerminal) ? LiveProgress() : nil
+        options.progress = live?.observe
         let grace = settings.worker.shutdownGrace
         let shutdown = options.shutdown
         let batch = Task { [options] in await BatchRunner(settings: settings, options: options).run(jobs) }
@@ -83,7 +93,10 @@ struct Run: AsyncParsableCommand {
                 batch.cancel()
             }
         }
+        let refresh = live.map { live in Task { await live.refresh() } }
         let result = await batch.value
+        refresh?.cancel()
+        await refresh?.value
         withExtendedLifetime(watcher) {}
         let json = try result.json()
         if let reportFile {
@@ -106,18 +119,6 @@ struct Run: AsyncParsableCommand {
         let exitCode = shutdown.signal.map { 128 + $0 } ?? result.exitStatus(failOnLeak: failOnLeak).rawValue
         metrics?.write(result, exitCode: exitCode)
         if exitCode != 0 { throw ExitCode(exitCode) }
-    }
-
-    /// One line per job start and end on a terminal; pipes and cron logs get only the report.
-    @Sendable static func showProgress(_ progress: BatchRunner.Progress) {
-        switch progress {
-        case .started(let job, let tasks):
-            printError("▶ \(job) started (\(tasks) task(s))")
-        case .finished(let job, let succeeded, let items, let seconds):
-            printError(
-                "\(succeeded ? "✔" : "✘") \(job) \(succeeded ? "done" : "failed"): \(items) item(s) in \(String(format: "%.2f", seconds)) s"
-            )
-        }
     }
 
     func validate() throws {
