@@ -16,7 +16,7 @@ endif
 endif
 
 APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck python3-jsonschema python3-prometheus-client bsdutils
-SWIFT_FORMAT_PATHS := Sources Tests Package.swift
+SWIFT_FORMAT_PATHS := Sources Tests Plugins Package.swift
 # Every shell script in scripts/ and .ci/, found by its `#!` line so a new one is linted too.
 SHELL_SCRIPTS := $(shell grep -lE '^\#!.*[/ ](ba)?sh$$' scripts/* .ci/*)
 # Job files for `make run`; override with `make run JOBS="jobs/a.yaml jobs/b.yaml"`.

@@ -53,7 +53,9 @@ public final class RunMetrics: Sendable {
         }
         func flag(_ condition: Bool) -> Double { condition ? 1 : 0 }
 
-        set("build_info", "The worker's version; always 1.", 1, [("version", BuildInfo.version)])
+        set(
+            "build_info", "The worker's version and git commit (empty when not built from a checkout); always 1.", 1,
+            [("version", BuildInfo.version), ("commit", BuildInfo.commit ?? "")])
         set("run_finished_timestamp_seconds", "When the run ended (Unix time).", finished.timeIntervalSince1970)
         set("run_duration_seconds", "How long the run took.", report.batch.durationS)
         set(
