@@ -72,7 +72,7 @@ struct Run: AsyncParsableCommand {
         }
         let metrics = try RunMetricsOutput(
             flag: metricsFile, setting: settings.worker.metricsFile, reportFile: reportFile, files: files, jobs: jobs,
-            configFile: settings.configFile)
+            configFile: settings.configFile, connection: settings.connection)
         var options = BatchRunner.Options()
         options.parallelJobs = parallelJobs ?? settings.worker.parallelJobs
         options.defaultConcurrency = settings.worker.concurrency

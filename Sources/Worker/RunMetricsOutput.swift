@@ -3,6 +3,7 @@ import Batch
 import Diagnostics
 import Foundation
 import Jobs
+import Postgres
 import RunMetrics
 
 /// `worker run`'s metrics file: checked before the batch starts, written when it ends, whatever the outcome.
@@ -11,10 +12,12 @@ struct RunMetricsOutput {
     let metrics: RunMetrics
 
     /// The file `--metrics-file` names, else `worker.metrics_file`; nil when neither does. A file the worker cannot
-    /// write, or one that is another file of the batch, ends the program with exit code 2 before anything runs.
-    init?(flag: String?, setting: String?, reportFile: String?, files: [String], jobs: [Job], configFile: String?)
-        throws
-    {
+    /// write, or one that is another file of the batch, ends the program with exit code 2 before anything runs; the
+    /// message masks the connection's passwords and any the path seems to carry (a URL pasted as the path).
+    init?(
+        flag: String?, setting: String?, reportFile: String?, files: [String], jobs: [Job], configFile: String?,
+        connection: ConnectionConfiguration
+    ) throws {
         guard let path = flag ?? setting else { return nil }
         let shown = "\(flag == nil ? "worker.metrics_file" : "--metrics-file") \(Quote.path(path))"
         let file = MetricsFile(path)
@@ -23,7 +26,8 @@ struct RunMetricsOutput {
                 path, files: files, jobs: jobs, configFile: configFile, reportFile: reportFile, writing: "the metrics")
             ?? file.problem
         if let problem {
-            printError("worker: \(shown) \(problem)")
+            let secrets = Redaction.apparentSecrets(in: path)
+            printError("worker: " + connection.redact(Redaction.hide(secrets, in: "\(shown) \(problem)")))
             throw ExitCode.invalidInput
         }
         self.file = file

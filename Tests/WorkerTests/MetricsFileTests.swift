@@ -174,12 +174,18 @@ import Testing
                 ["--metrics-file", "report.json", "--report-file", "report.json"], [:],
                 "--metrics-file 'report.json' is the --report-file report.json; "
             ),
+            // A URL pasted as the path: its password is masked like everywhere else.
+            (
+                ["--metrics-file", "postgresql://u:s3cret-metrics@h/d.prom"], [:],
+                "--metrics-file 'postgresql://u:***@h/d.prom' cannot be written: the folder "
+            ),
         ]
         for (arguments, environment, message) in cases {
             let output = try await batch.run(
                 ["jobs.yaml"] + arguments, environment: Self.unreachable.merging(environment) { _, new in new })
             #expect(output.status == 2, "\(arguments): \(output.stderr)")
             #expect(output.stderr.contains("worker: \(message)"), "\(output.stderr)")
+            #expect(!output.stderr.contains("s3cret"), "\(output.stderr)")
             #expect(try Self.written(in: batch) == [], "\(arguments)")
             #expect(try String(contentsOf: batch.folder.appendingPathComponent("jobs.yaml"), encoding: .utf8) == job)
         }
