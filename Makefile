@@ -1,7 +1,9 @@
 # memory-worker: common tasks. `make help` lists them.
 #
 # Needs GNU make and bash. On Debian/Ubuntu `make setup` installs the system packages
-# (libpq-dev, libyaml-dev, postgresql, pkg-config, openssl, shellcheck); Swift itself must already be installed.
+# (libpq-dev, libyaml-dev, postgresql, pkg-config, openssl, shellcheck, the Python modules the tests check the
+# report and the metrics file with, and bsdutils for `script`, their pseudo-terminal); Swift itself must already be
+# installed.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -13,19 +15,27 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 endif
 
-APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck python3-jsonschema
-SWIFT_FORMAT_PATHS := Sources Tests Package.swift
+APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck python3-jsonschema python3-prometheus-client bsdutils
+SWIFT_FORMAT_PATHS := Sources Tests Plugins Package.swift
 # Every shell script in scripts/ and .ci/, found by its `#!` line so a new one is linted too.
 SHELL_SCRIPTS := $(shell grep -lE '^\#!.*[/ ](ba)?sh$$' scripts/* .ci/*)
 # Job files for `make run`; override with `make run JOBS="jobs/a.yaml jobs/b.yaml"`.
 JOBS ?= $(wildcard jobs/*.yaml)
+# `make install`: under PREFIX, staged under DESTDIR for a package (the files still expect PREFIX). CONFIGURATION is
+# the build installed; the install test (scripts/test-install) uses the debug build `make test` already made.
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIGURATION ?= release
+# Where argument-parser's generate-manual plugin writes the manual of the `worker` target.
+MANUAL := .build/plugins/GenerateManual/outputs/Worker/worker.1
 
-.PHONY: help setup build run test lint format pg-start pg-stop clean
+.PHONY: help setup build run install test lint format pg-start pg-stop clean
 
 help:
 	@echo 'make setup     install missing system packages (apt: $(APT_PACKAGES)); check for swift'
 	@echo 'make build     swift build'
 	@echo 'make run       swift run worker jobs/*.yaml (starts the private PostgreSQL if no database is configured)'
+	@echo 'make install   release build; worker, its man page and bash/zsh/fish completions under PREFIX (/usr/local), DESTDIR'
 	@echo 'make test      swift test + Concurrency tests under TSan, against the private PostgreSQL (scripts/test)'
 	@echo 'make lint      swift format lint --strict; shellcheck over scripts/ and .ci/'
 	@echo 'make format    swift format --in-place'
@@ -71,6 +81,22 @@ run: setup
 	fi; \
 	echo 'worker $(JOBS)' >&2; \
 	"$$worker" $(JOBS)
+
+# The man page comes from argument-parser's generate-manual plugin, which builds the package in CONFIGURATION first
+# (that is the build installed); the completions from the worker itself.
+install: setup
+	swift package generate-manual --configuration $(CONFIGURATION)
+	@set -e; \
+	bin="$$(swift build --configuration $(CONFIGURATION) --show-bin-path)"; \
+	root='$(DESTDIR)$(PREFIX)'; \
+	install -d "$$root/bin" "$$root/share/man/man1" "$$root/share/bash-completion/completions" \
+	    "$$root/share/zsh/site-functions" "$$root/share/fish/vendor_completions.d"; \
+	install -m 755 "$$bin/worker" "$$root/bin/worker"; \
+	install -m 644 $(MANUAL) "$$root/share/man/man1/worker.1"; \
+	"$$bin/worker" --generate-completion-script bash >"$$root/share/bash-completion/completions/worker"; \
+	"$$bin/worker" --generate-completion-script zsh >"$$root/share/zsh/site-functions/_worker"; \
+	"$$bin/worker" --generate-completion-script fish >"$$root/share/fish/vendor_completions.d/worker.fish"; \
+	echo "install: $$root/bin/worker, its man page and completions ($$("$$root/bin/worker" --version))" >&2
 
 test: setup
 	scripts/test

@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -29,9 +31,19 @@ let package = Package(
         .target(name: "CivilDate"),
         .target(name: "Conversation"),
         .target(name: "Support"),
-        .target(name: "BuildInfo"),
+        .target(name: "BuildInfo", plugins: ["GitCommit"]),
+        .plugin(name: "GitCommit", capability: .buildTool()),
         .target(name: "LogOutput", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "PoolConfiguration"),
+        .target(name: "LiveProgress", dependencies: ["Batch", "LogOutput", "Support"]),
+        .target(
+            name: "RunMetrics",
+            dependencies: [
+                "Batch",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "Postgres",
             dependencies: [
@@ -92,6 +104,7 @@ let package = Package(
                 "MemoryStore",
                 "Support",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .executableTarget(
@@ -106,6 +119,8 @@ let package = Package(
                 "Jobs",
                 "MemoryStore",
                 "Batch",
+                "RunMetrics",
+                "LiveProgress",
                 "SampleData",
                 "Diagnostics",
                 "Support",
@@ -149,7 +164,7 @@ let package = Package(
             name: "WorkerTests",
             dependencies: [
                 "Worker", "Postgres", "ConnectionPool", "PoolConfiguration", "Settings", "Batch", "Jobs", "MemoryStore",
-                "Support",
+                "Support", "LiveProgress",
             ]
         ),
         .testTarget(

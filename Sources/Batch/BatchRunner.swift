@@ -52,6 +52,8 @@ public struct BatchRunner: Sendable {
     /// A job's start or end, as ``Options/progress`` hears of it.
     public enum Progress: Sendable {
         case started(job: String, tasks: Int)
+        /// Right after `started`: the job's counters, to poll while it runs.
+        case running(job: String, counters: JobCounters)
         case finished(job: String, succeeded: Bool, items: Int, seconds: Double)
     }
 
@@ -176,8 +178,11 @@ public struct BatchRunner: Sendable {
         let started = ContinuousClock.now
         logger.notice("job \(job.name) started", metadata: ["job": "\(job.name)", "tasks": "\(tasks)"])
         options.progress?(.started(job: job.name, tasks: tasks))
+        let counters = JobCounters()
+        options.progress?(.running(job: job.name, counters: counters))
         let execution = JobExecution(
             job: job,
+            counters: counters,
             leases: leases,
             store: options.store,
             concurrency: tasks,

@@ -94,6 +94,7 @@ struct BadRecordError: Error, CustomStringConvertible {
 /// Runs one job's units over `concurrency` tasks, each unit on a connection leased for that unit only.
 struct JobExecution {
     let job: Job
+    let counters: JobCounters
     let leases: JobLeases
     let store: MemoryStore
     let concurrency: Int
@@ -111,12 +112,17 @@ struct JobExecution {
 
     private func ingest(_ spec: IngestSpec) async -> JobOutcome {
         let outcome = Locked(JobOutcome(inserted: 0, duplicates: 0, chunks: 0))
+        counters.attach(outcome, source: nil)
         do {
-            let records: any Sequence<Result<Message, BadRecord>> =
-                switch spec.source {
-                case .file(let url): try MessageReader(url: url)
-                case .inline(let messages): messages.map { .success($0) }
-                }
+            let records: any Sequence<Result<Message, BadRecord>>
+            switch spec.source {
+            case .file(let url):
+                let reader = try MessageReader(url: url)
+                counters.attach(outcome, source: reader.progress)
+                records = reader
+            case .inline(let messages):
+                records = messages.map { .success($0) }
+            }
             var good = GoodRecords(records.makeIterator(), onBadRecord: spec.onBadRecord, outcome: outcome)
             var lanes = SessionLanes(lanes: 2 * concurrency, batchSize: spec.batchSize)
             let inFlight = lanes.inFlight
@@ -150,6 +156,7 @@ struct JobExecution {
 
     private func query(_ spec: QuerySpec) async -> JobOutcome {
         let outcome = Locked(JobOutcome(hits: 0))
+        counters.attach(outcome, source: nil)
         var output: OutputFile?
         do {
             output = try spec.output.map(OutputFile.init)
@@ -159,11 +166,15 @@ struct JobExecution {
                     metadata: ["job": "\(job.name)"]
                 )
             }
-            let records: any Sequence<Result<QueryItem, BadRecord>> =
-                switch spec.source {
-                case .file(let url): try QueryReader(url: url, defaultUser: spec.user, limits: spec.limits)
-                case .inline(let items): items.map { .success($0) }
-                }
+            let records: any Sequence<Result<QueryItem, BadRecord>>
+            switch spec.source {
+            case .file(let url):
+                let reader = try QueryReader(url: url, defaultUser: spec.user, limits: spec.limits)
+                counters.attach(outcome, source: reader.progress)
+                records = reader
+            case .inline(let items):
+                records = items.map { .success($0) }
+            }
             var good = GoodRecords(records.makeIterator(), onBadRecord: spec.onBadRecord, outcome: outcome)
             let feed = WorkFeed<QueryItem> { try good.next() }
             let encoder = JSONEncoder()

@@ -1,4 +1,5 @@
 import ConnectionPool
+import CoreMetrics
 import Foundation
 import Postgres
 import Support
@@ -41,7 +42,14 @@ public struct PoolUsage: Sendable, Codable, Equatable {
 }
 
 /// Leases connections for one job and records its ``PoolUsage``.
+///
+/// Each wait and hold also goes to a swift-metrics timer labelled with the job, for the histograms of the metrics
+/// file: the report keeps percentiles only. Without a metrics backend bootstrapped (no metrics file) they are no-ops.
 public final class JobLeases: Sendable {
+    /// The timers' labels, which the metrics backend names its histograms by.
+    package static let waitTimerLabel = "memory_worker_pool_wait_seconds"
+    package static let holdTimerLabel = "memory_worker_pool_hold_seconds"
+
     private struct State {
         var waits: [Double] = []
         var holds: [Double] = []
@@ -54,10 +62,14 @@ public final class JobLeases: Sendable {
     public let pool: ConnectionPool
     public let job: String
     private let state = Locked(State())
+    private let waitTimer: CoreMetrics.Timer
+    private let holdTimer: CoreMetrics.Timer
 
     public init(pool: ConnectionPool, job: String) {
         self.pool = pool
         self.job = job
+        waitTimer = CoreMetrics.Timer(label: Self.waitTimerLabel, dimensions: [("job", job)])
+        holdTimer = CoreMetrics.Timer(label: Self.holdTimerLabel, dimensions: [("job", job)])
     }
 
     /// Leases a connection for `body`, as `task` of this job, recording wait and hold times.
@@ -72,13 +84,16 @@ public final class JobLeases: Sendable {
             let value = try await pool.withConnection(holder: "\(job) task \(task)", fileID: fileID, line: line) {
                 connection in
                 let now = ContinuousClock.now
+                let waited = (now - requested).milliseconds
+                waitTimer.recordMilliseconds(waited)
                 state.withLock { state in
-                    state.waits.append((now - requested).milliseconds)
+                    state.waits.append(waited)
                     state.current += 1
                     state.peak = max(state.peak, state.current)
                 }
                 defer {
                     let held = (ContinuousClock.now - now).milliseconds
+                    holdTimer.recordMilliseconds(held)
                     state.withLock { state in
                         state.holds.append(held)
                         state.current -= 1

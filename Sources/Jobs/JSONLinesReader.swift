@@ -8,6 +8,7 @@ import Foundation
 final class OpenFile: Sendable {
     let descriptor: Int32
     let path: String
+    let progress: SourceProgress
 
     /// Opens `url` for reading. Refuses anything but a regular file: a FIFO or device would block or never end.
     init(url: URL) throws(SourceFileError) {
@@ -30,6 +31,7 @@ final class OpenFile: Sendable {
         }
         self.descriptor = descriptor
         self.path = path
+        progress = SourceProgress(totalBytes: Int64(status.st_size))
     }
 
     deinit {
@@ -170,6 +172,7 @@ struct JSONLinesReader {
         }
         end += readCount
         offset += Int64(readCount)
+        file.progress.advance(to: offset)
         if readCount == 0 { endOfFile = true }
         return nil
     }

@@ -20,6 +20,9 @@ public struct MessageReader: Sequence, Sendable {
         file = try OpenFile(url: url)
     }
 
+    /// How far iterating has read the file.
+    public var progress: SourceProgress { file.progress }
+
     public func makeIterator() -> Iterator {
         Iterator(file: file)
     }

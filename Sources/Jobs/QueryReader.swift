@@ -19,6 +19,9 @@ public struct QueryReader: Sequence, Sendable {
         self.limits = limits
     }
 
+    /// How far iterating has read the file.
+    public var progress: SourceProgress { file.progress }
+
     public func makeIterator() -> Iterator {
         Iterator(file: file, defaultUser: defaultUser, limits: limits)
     }

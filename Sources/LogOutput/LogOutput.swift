@@ -21,13 +21,11 @@ public enum LogOutput {
         LoggingSystem.bootstrap { label in
             switch format {
             case .text:
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = StreamLogHandler(label: label, stream: StandardErrorStream())
                 handler.logLevel = level
                 return handler
             case .json:
-                return JSONLogHandler(label: label, level: level) { line in
-                    FileHandle.standardError.write(Data(line.utf8))
-                }
+                return JSONLogHandler(label: label, level: level) { line in StandardError.write(line) }
             }
         }
     }
@@ -42,6 +40,6 @@ public enum LogOutput {
         case .json:
             line = JSONLogHandler.line(label: "memory-worker", level: level, message: message, metadata: metadata)
         }
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardError.write(line)
     }
 }

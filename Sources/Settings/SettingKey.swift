@@ -40,6 +40,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case ingestTimeout = "ingest_timeout"
     case bm25K1 = "bm25_k1"
     case bm25B = "bm25_b"
+    case metricsFile = "metrics_file"
 
     /// Keys that become libpq keywords, `url` aside.
     static let connectionKeys: [SettingKey] = [

@@ -169,6 +169,10 @@ extension SettingKey {
             SettingDefinition(
                 .worker, .decimal(0...1), default: "0.75",
                 "BM25 b of the search: how much a message's length discounts its words (0 none, 1 fully)")
+        case .metricsFile:
+            SettingDefinition(
+                .worker, .text, default: nil, note: "none",
+                "Prometheus text file written at the end of every run (--metrics-file)")
         }
     }
 }

@@ -29,6 +29,9 @@ public struct WorkerSection: Sendable, Equatable {
     public var bm25K1: Double
     /// BM25 b of the search (`worker.bm25_b`).
     public var bm25B: Double
+    /// The Prometheus text file written at the end of every run (`worker.metrics_file`); nil, also when set empty,
+    /// for none.
+    public var metricsFile: String?
 
     init(_ values: ResolvedKeys) {
         concurrency = values.number(.concurrency)
@@ -45,5 +48,7 @@ public struct WorkerSection: Sendable, Equatable {
         ingestTimeout = values.duration(.ingestTimeout)
         bm25K1 = values.decimal(.bm25K1)
         bm25B = values.decimal(.bm25B)
+        let metricsFile = values.text(.metricsFile)
+        self.metricsFile = metricsFile.isEmpty ? nil : metricsFile
     }
 }

@@ -4,6 +4,7 @@ import ConnectionPool
 import Diagnostics
 import Foundation
 import Jobs
+import LiveProgress
 import MemoryStore
 import Postgres
 import Settings
@@ -36,11 +37,24 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "path"))
     var reportFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write Prometheus metrics to this file at the end of every run, for node_exporter's textfile collector "
+                + "(default: worker.metrics_file).", valueName: "path"))
+    var metricsFile: String?
+
     @Option(help: "Jobs running at the same time (default: worker.parallel_jobs, else 4).")
     var parallelJobs: Int?
 
     @Flag(help: "Print only failures.")
     var quiet = false
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "A live line per running job on stderr (default: when stderr is a terminal, without --quiet and "
+                + "--log-format json)."))
+    var progress: Bool?
 
     @Flag(inversion: .prefixedNo, help: "Exit 3 when a leak is found (--no-fail-on-leak only warns).")
     var failOnLeak = true
@@ -56,12 +70,17 @@ struct Run: AsyncParsableCommand {
             printError("worker: --report-file \(Quote.path(reportFile)) \(problem)")
             throw ExitCode.invalidInput
         }
+        let metrics = try RunMetricsOutput(
+            flag: metricsFile, setting: settings.worker.metricsFile, reportFile: reportFile, files: files, jobs: jobs,
+            configFile: settings.configFile, connection: settings.connection)
         var options = BatchRunner.Options()
         options.parallelJobs = parallelJobs ?? settings.worker.parallelJobs
         options.defaultConcurrency = settings.worker.concurrency
         options.store = settings.worker.memoryStore
         options.retry = settings.worker.retryPolicy
-        if !quiet, isatty(STDERR_FILENO) == 1 { options.progress = Self.showProgress }
+        let onTerminal = isatty(STDERR_FILENO) == 1 && !quiet && logging.logFormat == .text
+        let live = (progress ?? onTerminal) ? LiveProgress() : nil
+        options.progress = live?.observe
         let grace = settings.worker.shutdownGrace
         let shutdown = options.shutdown
         let batch = Task { [options] in await BatchRunner(settings: settings, options: options).run(jobs) }
@@ -74,7 +93,10 @@ struct Run: AsyncParsableCommand {
                 batch.cancel()
             }
         }
+        let refresh = live.map { live in Task { await live.refresh() } }
         let result = await batch.value
+        refresh?.cancel()
+        await refresh?.value
         withExtendedLifetime(watcher) {}
         let json = try result.json()
         if let reportFile {
@@ -94,21 +116,9 @@ struct Run: AsyncParsableCommand {
             printWarning("the leak check did not pass (see the report); not failing because of --no-fail-on-leak")
         }
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
-        if let signal = shutdown.signal { throw ExitCode(128 + signal) }
-        let status = result.exitStatus(failOnLeak: failOnLeak)
-        if status != .success { throw ExitCode(status) }
-    }
-
-    /// One line per job start and end on a terminal; pipes and cron logs get only the report.
-    @Sendable static func showProgress(_ progress: BatchRunner.Progress) {
-        switch progress {
-        case .started(let job, let tasks):
-            printError("▶ \(job) started (\(tasks) task(s))")
-        case .finished(let job, let succeeded, let items, let seconds):
-            printError(
-                "\(succeeded ? "✔" : "✘") \(job) \(succeeded ? "done" : "failed"): \(items) item(s) in \(String(format: "%.2f", seconds)) s"
-            )
-        }
+        let exitCode = shutdown.signal.map { 128 + $0 } ?? result.exitStatus(failOnLeak: failOnLeak).rawValue
+        metrics?.write(result, exitCode: exitCode)
+        if exitCode != 0 { throw ExitCode(exitCode) }
     }
 
     func validate() throws {

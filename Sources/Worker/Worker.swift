@@ -13,7 +13,7 @@ struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Runs memory ingest and query jobs against PostgreSQL over one shared connection pool.",
-        version: BuildInfo.version,
+        version: BuildInfo.versionLine,
         subcommands: [
             Run.self, Validate.self, Migrate.self, Ping.self, ConfigCommand.self, GenerateCommand.self,
             EvalCommand.self,

@@ -22,9 +22,23 @@ import Testing
         #expect(settings.worker.ingestTimeout == .seconds(300))
         #expect(settings.worker.bm25K1 == 1.2)
         #expect(settings.worker.bm25B == 0.75)
+        #expect(settings.worker.metricsFile == nil)
         let workerEntries = settings.entries.filter { $0.key.hasPrefix("worker.") }
         #expect(workerEntries.map(\.key) == SettingKey.workerKeys.map(\.shownName))
-        #expect(workerEntries.allSatisfy { $0.source == .default && $0.value != nil })
+        // Every key has a default but the metrics file, which is written only when named.
+        #expect(
+            workerEntries.allSatisfy { $0.source == .default && ($0.value != nil) == ($0.key != "worker.metrics_file") }
+        )
+    }
+
+    @Test func theMetricsFileIsReadFromEitherSourceAndEmptyMeansNone() throws {
+        let (fromFile, _) = try load("worker:\n  metrics_file: /var/lib/node_exporter/worker.prom\n")
+        #expect(fromFile.worker.metricsFile == "/var/lib/node_exporter/worker.prom")
+        let (fromEnvironment, _) = try load(
+            "worker:\n  metrics_file: a.prom\n", environment: ["WORKER_METRICS_FILE": "b.prom"])
+        #expect(fromEnvironment.worker.metricsFile == "b.prom")
+        let (empty, _) = try load("worker:\n  metrics_file: ''\n")
+        #expect(empty.worker.metricsFile == nil)
     }
 
     @Test func zeroSecondsMeanWhatTheTableSays() throws {

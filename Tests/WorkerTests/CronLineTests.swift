@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// `docs/crontab` works as written: its command, with its two variables pointed at this build and a folder of jobs,
-/// runs the batch from `/` in cron's bare environment, prints nothing (`--quiet`) and writes the report.
+/// runs the batch from `/` in cron's bare environment, prints nothing (`--quiet`) and writes the report and the
+/// metrics.
 @Suite struct CronLineTests {
     /// The crontab's variable assignments and its one command (the line after the five time fields).
     static func crontab() throws -> (variables: [String: String], command: String) {
@@ -25,7 +26,7 @@ import Testing
 
     @Test func theCrontabLineRunsTheBatchFromTheRootInCronsEnvironment() async throws {
         let (variables, command) = try Self.crontab()
-        #expect(Set(variables.keys) == ["MEMORY_WORKER", "MEMORY_WORKER_HOME"])
+        #expect(Set(variables.keys) == ["MEMORY_WORKER", "MEMORY_WORKER_HOME", "MEMORY_WORKER_METRICS"])
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("mw-cron-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: home) }
         let jobs = home.appendingPathComponent("jobs")
@@ -42,6 +43,7 @@ import Testing
         let environment = [
             "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh", "HOME": home.path, "LOGNAME": "root",
             "MEMORY_WORKER": try WorkerProcess.executableURL().path, "MEMORY_WORKER_HOME": home.path,
+            "MEMORY_WORKER_METRICS": home.appendingPathComponent("memory_worker.prom").path,
         ]
         let output = try await WorkerProcess.shell(
             command, environment: environment, directory: URL(fileURLWithPath: "/"))
@@ -50,5 +52,7 @@ import Testing
         let report = try Data(contentsOf: home.appendingPathComponent("last-report.json"))
         let summary = (try JSONSerialization.jsonObject(with: report) as? [String: Any])?["batch"] as? [String: Any]
         #expect(summary?["jobs_ok"] as? Int == 1, "\(String(decoding: report, as: UTF8.self))")
+        let metrics = try await MetricsFileTests.parse(home.appendingPathComponent("memory_worker.prom"))
+        #expect(metrics.value("memory_worker_run_exit_code") == 0)
     }
 }
