@@ -210,12 +210,60 @@ import Testing
             await #expect(throws: MemoryStoreError.notMigrated(schema: store.schema)) {
                 try await store.search(user: "a", query: "alpha", topK: 8, on: connection)
             }
-            #expect(try await store.migrate(on: connection).applied == [4])
+            #expect(try await store.migrate(on: connection).applied == [4, 5])
             let indexes = try await connection.query(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '%tsv' ORDER BY 1",
                 [store.schema]
             ).rows.map { try $0.decode(0, as: String.self) }
             #expect(indexes == ["messages_tsv"])
+            let statistics = try await Self.statistics(store, on: connection)
+            #expect(statistics.stored == statistics.computed)
+            #expect(try await ranked(store, connection) == fresh)
+        }
+    }
+
+    /// A version-4 store's statistics, counted by version 4's trigger, stay exact when version 5's trigger adds to
+    /// them, and the store ranks as one filled by the new trigger alone.
+    @Test func statisticsCountedBeforeAndAfterVersion5AddUp() async throws {
+        let messages = Fixtures.conversation(users: ["a", "b"], sessions: 4, perSession: 9)
+        let (before, after) = (
+            Array(messages.prefix(messages.count / 2)), Array(messages.dropFirst(messages.count / 2))
+        )
+        func ranked(_ store: MemoryStore, _ connection: PostgresConnection) async throws -> [String] {
+            var lines: [String] = []
+            for user in ["a", "b"] {
+                for query in ["alpha", "bravo charlie", "golf hotel india"] {
+                    for hit in try await store.search(user: user, query: query, topK: 8, on: connection) {
+                        lines.append("\(user) \(query) \(hit.rank) \(hit.content) \(hit.score)")
+                    }
+                }
+            }
+            return lines
+        }
+        let fresh = try await TestDatabase.withStore { store, connection in
+            for batch in Fixtures.batches(messages, size: 13) {
+                try await store.ingest(batch, maxChunkChars: 200, on: connection)
+            }
+            return try await ranked(store, connection)
+        }
+        #expect(fresh.count > 10)
+        try await TestDatabase.withStore(migrated: false) { store, connection in
+            let names = try StoreNames(schema: store.schema, textSearchConfig: store.textSearchConfig)
+            try await OlderStore.create(names, through: 4, on: connection)
+            for batch in Fixtures.batches(before, size: 13) {
+                try await store.ingest(batch, maxChunkChars: 200, on: connection)
+            }
+            #expect(try await store.migrate(on: connection).applied == [5])
+            let options = try await connection.query(
+                """
+                SELECT c.relname || ' ' || array_to_string(c.reloptions, ',') FROM pg_class AS c
+                WHERE c.relnamespace = (SELECT n.oid FROM pg_namespace AS n WHERE n.nspname = $1::text) AND c.relname LIKE '%statistics' ORDER BY 1
+                """, [store.schema]
+            ).rows.map { try $0.decode(0, as: String.self) }
+            #expect(options == ["lexeme_statistics fillfactor=50", "user_statistics fillfactor=50"])
+            for batch in Fixtures.batches(after, size: 13) {
+                try await store.ingest(batch, maxChunkChars: 200, on: connection)
+            }
             let statistics = try await Self.statistics(store, on: connection)
             #expect(statistics.stored == statistics.computed)
             #expect(try await ranked(store, connection) == fresh)
