@@ -38,6 +38,11 @@ public struct LabelledConversations: Sendable {
         // Per user, the indexes of the messages a fact may replace, grouped by session in time order.
         var slots: [String: [[Int]]] = [:]
         var sessionOrder: [String: [String]] = [:]
+        // Per user, the assistant's turns, where the facts' echoes go.
+        var replies: [String: [Int]] = [:]
+        for (index, message) in messages.enumerated() where message.role == .assistant {
+            replies[message.user, default: []].append(index)
+        }
         for (index, message) in messages.enumerated() where message.role == .user && message.position > 1 {
             if sessionOrder[message.user]?.last != message.session {
                 sessionOrder[message.user, default: []].append(message.session)
@@ -52,6 +57,7 @@ public struct LabelledConversations: Sendable {
             var random = SplitMix64(seed: seed, stream: 7, UInt64(userIndex))
             var words = FactWords(&random)
             var free = slots[user.id] ?? []
+            var freeReplies = replies[user.id] ?? []
             // Twice as many facts as questions where there is room: a conversation says more than anyone asks about,
             // and the facts nobody asks about share the asked ones' common words as much as the asked ones do.
             for number in 0..<min(count * 2, FactWords.maximumFacts) {
@@ -88,6 +94,10 @@ public struct LabelledConversations: Sendable {
                     let filler = messages[index].content
                     messages[index].content = random.chance(50) ? text + " " + filler : filler + " " + text
                     said.append(messages[index].content)
+                }
+                for echo in fact.echoes where !freeReplies.isEmpty {
+                    let index = freeReplies.remove(at: random.next(below: freeReplies.count))
+                    messages[index].content += " " + echo
                 }
                 guard number < count else { continue }
                 labels.append(

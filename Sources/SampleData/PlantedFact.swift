@@ -28,15 +28,34 @@ struct PlantedFact {
         wordForms, questionWords, names, dates, severalMessages, latestWins,
     ]
 
-    /// Two passing mentions of `subject` that say nothing about it, as people keep naming what they talk about.
-    private static func mentions(of subject: String, _ random: inout SplitMix64) -> [String] {
-        var templates = [
-            "\(subject) came up again today, long story.", "Remind me to ask about \(subject) later.",
-            "Not sure what to think about \(subject) any more.", "Someone at work mentioned \(subject) too.",
-            "I keep forgetting to tell you about \(subject).", "Funny how \(subject) keeps coming back.",
-            "Let's not talk about \(subject) tonight.", "Add \(subject) to the list for the weekend.",
-        ]
-        return (0..<2).map { _ in templates.remove(at: random.next(below: templates.count)) }
+    /// Messages of the assistant that name the fact's subject, saying nothing about it, placed in the assistant's
+    /// turns: an assistant keeps naming what the user talks about.
+    var echoes: [String] = []
+
+    /// Adds two passing mentions of `subject` by the user to the distractors and four by the assistant to the echoes,
+    /// none saying anything about it: people (and assistants) keep naming what they talk about, so a subject appears
+    /// in far more messages than the one that answers a question about it.
+    private mutating func mention(_ subject: String, _ random: inout SplitMix64) {
+        func draw(_ count: Int, _ templates: [String]) -> [String] {
+            var left = templates
+            return (0..<count).map { _ in left.remove(at: random.next(below: left.count)) }
+        }
+        distractors += draw(
+            2,
+            [
+                "\(subject) came up again today, long story.", "Remind me to ask about \(subject) later.",
+                "Not sure what to think about \(subject) any more.", "Someone at work mentioned \(subject) too.",
+                "I keep forgetting to tell you about \(subject).", "Funny how \(subject) keeps coming back.",
+                "Let's not talk about \(subject) tonight.", "Add \(subject) to the list for the weekend.",
+            ])
+        echoes += draw(
+            4,
+            [
+                "How are things with \(subject) these days?", "Tell me more about \(subject) whenever you like.",
+                "I remember you mentioned \(subject) before.", "It sounds like \(subject) matters to you.",
+                "Let me know how it goes with \(subject).", "We can come back to \(subject) later.",
+                "Is \(subject) still on your mind?", "Noted about \(subject).",
+            ])
     }
 
     private static func wordForms(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
@@ -58,7 +77,7 @@ struct PlantedFact {
                     "Replacing handles is a job for when I have a free weekend.",
                 ]),
         ])
-        fact.distractors += mentions(of: fact.question.contains(room) ? "the \(room)" : "the \(object)", &random)
+        fact.mention(fact.question.contains(room) ? "the \(room)" : "the \(object)", &random)
         return fact
     }
 
@@ -84,7 +103,7 @@ struct PlantedFact {
                     "The community centre by the park offers lessons in everything except \(activity).",
                 ]),
         ])
-        fact.distractors += mentions(of: fact.question.contains(doctor) ? "Dr \(doctor)" : activity, &random)
+        fact.mention(fact.question.contains(doctor) ? "Dr \(doctor)" : activity, &random)
         return fact
     }
 
@@ -107,7 +126,7 @@ struct PlantedFact {
                     "Who reads \(book) for fun? I had to for school.",
                 ]),
         ])
-        fact.distractors += mentions(of: person, &random)
+        fact.mention(person, &random)
         return fact
     }
 
@@ -123,7 +142,7 @@ struct PlantedFact {
                 "\(person) moved the party planning call to \(date).", "Buy a card for \(person).",
                 "What should I get \(person) for her birthday party?",
             ])
-        fact.distractors += mentions(of: person, &random)
+        fact.mention(person, &random)
         return fact
     }
 
@@ -141,7 +160,7 @@ struct PlantedFact {
                 "Flights to \(trip) went up again.", "Is \(trip) nice in the spring?",
                 "What gear do people take on a trip to \(trip)?",
             ])
-        fact.distractors += mentions(of: trip, &random)
+        fact.mention(trip, &random)
         return fact
     }
 
@@ -157,7 +176,7 @@ struct PlantedFact {
                 "Changed the \(account) one from \(old) to \(new) today.",
             ],
             relevant: [2], question: "What is my current \(account) security answer?")
-        fact.distractors += mentions(of: "the \(account) account", &random)
+        fact.mention("the \(account) account", &random)
         return fact
     }
 }

@@ -55,10 +55,16 @@ import Testing
             #expect(Set(older.map(\.session) + [answer.session]).count == 3)
             #expect(!answer.content.contains("security answer"))
         }
-        // Only planted texts changed: the filler is the plain generator's.
+        // Facts are added to the plain generator's messages, never replace them: to a user's message after the
+        // session's opening, or as the assistant's echo after its reply.
         let plain = Array(try ConversationGenerator(seed: 1, users: 50, sessionsPerUser: 10, totalMessages: 20_000))
         let changed = zip(plain, set.messages).filter { $0.content != $1.content }
-        #expect(changed.allSatisfy { $0.0.role == .user && $0.0.position > 1 })
+        #expect(
+            changed.allSatisfy { plain, planted in
+                (plain.role == .user && plain.position > 1 && planted.content.contains(plain.content))
+                    || (plain.role == .assistant && planted.content.hasPrefix(plain.content + " "))
+            })
+        #expect(changed.contains { $0.0.role == .assistant })
         #expect(zip(plain, set.messages).allSatisfy { $0.timestamp == $1.timestamp && $0.session == $1.session })
     }
 
