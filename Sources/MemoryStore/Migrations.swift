@@ -13,7 +13,9 @@ struct Migration: Sendable {
 
 enum Migrations {
     /// Every step, in version order.
-    static let all: [Migration] = [initial, searchVectorPerMessage, conversationIdentity, rankingStatistics]
+    static let all: [Migration] = [
+        initial, searchVectorPerMessage, conversationIdentity, rankingStatistics, statisticsInOnePass,
+    ]
 
     /// The highest version this program knows.
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -3,12 +3,13 @@ import Foundation
 /// Conversations with facts planted in them, and the questions that ask for those facts: a labelled set for
 /// measuring retrieval (`worker generate --labels`, `worker eval`).
 ///
-/// The conversations are ``ConversationGenerator``'s; each fact replaces the text of one of the user's own messages
-/// (never a session's opening, which carries the user's distinctive words), so the filler around it is as realistic
-/// as the rest of the sample data. Questions are dealt to users in turn and cycle through ``PlantedFact``'s families;
-/// a fact stated in several messages puts each in a different session, in time order, and its distractors (messages
-/// that share the question's names without answering it) in sessions of their own. Everything comes from the
-/// seed: the same parameters give the same messages and labels, byte for byte.
+/// The conversations are ``ConversationGenerator``'s; each fact is added to the text of one of the user's own
+/// messages (never a session's opening, which carries the user's distinctive words), before or after what the
+/// message said, so the fact is said in passing in a turn as long as the others, as in real conversations. Questions
+/// are dealt to users in turn and cycle through ``PlantedFact``'s families; a fact stated in several messages puts
+/// each in a different session, in time order, and its distractors (messages that share the question's words without
+/// answering it) anywhere in the user's sessions. Everything comes from the seed: the same parameters give the same messages
+/// and labels, byte for byte.
 public struct LabelledConversations: Sendable {
     /// One question, its user, the exact texts of the messages that answer it, and its family.
     public struct Label: Sendable, Equatable, Codable {
@@ -37,6 +38,11 @@ public struct LabelledConversations: Sendable {
         // Per user, the indexes of the messages a fact may replace, grouped by session in time order.
         var slots: [String: [[Int]]] = [:]
         var sessionOrder: [String: [String]] = [:]
+        // Per user, the assistant's turns, where the facts' echoes go.
+        var replies: [String: [Int]] = [:]
+        for (index, message) in messages.enumerated() where message.role == .assistant {
+            replies[message.user, default: []].append(index)
+        }
         for (index, message) in messages.enumerated() where message.role == .user && message.position > 1 {
             if sessionOrder[message.user]?.last != message.session {
                 sessionOrder[message.user, default: []].append(message.session)
@@ -51,31 +57,52 @@ public struct LabelledConversations: Sendable {
             var random = SplitMix64(seed: seed, stream: 7, UInt64(userIndex))
             var words = FactWords(&random)
             var free = slots[user.id] ?? []
-            for number in 0..<count {
+            var freeReplies = replies[user.id] ?? []
+            // Twice as many facts as questions where there is room: a conversation says more than anyone asks about,
+            // and the facts nobody asks about share the asked ones' common words as much as the asked ones do.
+            for number in 0..<min(count * 2, FactWords.maximumFacts) {
                 let family = PlantedFact.families[number % PlantedFact.families.count]
                 let fact = family(&words, &random)
-                // Sessions with room, a random few of them in time order, one per statement.
+                // Sessions with room, a random few of them in time order, one per statement; each distractor in any
+                // session that still has room.
                 let open = free.indices.filter { !free[$0].isEmpty }
-                guard open.count >= fact.statements.count + fact.distractors.count else {
+                let room = free.reduce(0) { $0 + $1.count }
+                guard open.count >= fact.statements.count, room >= fact.statements.count + fact.distractors.count
+                else {
+                    if number >= count { break }
                     throw ConversationGenerator.InvalidParameter(
                         description: "\(user.id) has too few messages for \(count) questions: give more messages "
                             + "or sessions, or fewer questions")
                 }
-                var chosen: [Int] = []
-                while chosen.count < fact.statements.count + fact.distractors.count {
+                var statementSessions: [Int] = []
+                while statementSessions.count < fact.statements.count {
                     let session = open[random.next(below: open.count)]
-                    if !chosen.contains(session) { chosen.append(session) }
+                    if !statementSessions.contains(session) { statementSessions.append(session) }
                 }
-                let statementSessions = chosen.prefix(fact.statements.count).sorted()
-                for (text, session) in zip(
-                    fact.statements + fact.distractors, statementSessions + chosen.dropFirst(fact.statements.count))
-                {
-                    let slot = random.next(below: free[session].count)
-                    messages[free[session].remove(at: slot)].content = text
+                var said: [String] = []
+                for (place, text) in (fact.statements + fact.distractors).enumerated() {
+                    let session: Int
+                    if place < fact.statements.count {
+                        session = statementSessions.sorted()[place]
+                    } else {
+                        let withRoom = free.indices.filter { !free[$0].isEmpty }
+                        session = withRoom[random.next(below: withRoom.count)]
+                    }
+                    let index = free[session].remove(at: random.next(below: free[session].count))
+                    // Said in passing, within what the user was saying anyway, as facts are in real conversations:
+                    // the message is as long as a real turn, and its other words are the user's usual ones.
+                    let filler = messages[index].content
+                    messages[index].content = random.chance(50) ? text + " " + filler : filler + " " + text
+                    said.append(messages[index].content)
                 }
+                for echo in fact.echoes where !freeReplies.isEmpty {
+                    let index = freeReplies.remove(at: random.next(below: freeReplies.count))
+                    messages[index].content += " " + echo
+                }
+                guard number < count else { continue }
                 labels.append(
                     Label(
-                        user: user.id, query: fact.question, relevant: fact.relevant.map { fact.statements[$0] },
+                        user: user.id, query: fact.question, relevant: fact.relevant.map { said[$0] },
                         category: fact.category))
             }
         }

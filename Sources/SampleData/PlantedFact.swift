@@ -1,8 +1,17 @@
 /// A fact to plant in a user's conversation and the question that asks for it in other words.
 ///
 /// Each family words its facts and questions differently on purpose, so a retriever is measured on what people do:
-/// other word forms ("repaired" / "repair"), question words ("where", "when"), names, dates, questions whose answer
-/// is spread over several messages, and facts that changed, where only the latest statement answers.
+/// other word forms ("repaired" / "fix"), question words ("where", "when"), names, dates, questions whose answer is
+/// spread over several messages, and facts that changed, where only the latest statement answers. What makes them
+/// hard is what makes real questions hard:
+///
+/// - The answer shares few of the question's words: the question asks in its own words ("fix", "leaky", "doctor"),
+///   the answer was said in others ("repaired", "leaking", "Dr"), and a fact that changed is restated briefly ("the
+///   bank one"), as people do once the subject is known.
+/// - Distractors share more of them: messages in which the user asks about the same thing or names the same person
+///   without saying the fact, and, since a user's facts of one family are asked alike, the question's common words
+///   recur in the user's other facts and their distractors.
+/// - A changed fact is said three times; the older statements repeat the question's words.
 struct PlantedFact {
     /// The label category, one per family.
     var category: String
@@ -11,8 +20,7 @@ struct PlantedFact {
     /// Which statements answer the question (indexes into `statements`).
     var relevant: [Int]
     var question: String
-    /// Messages that share the question's names but do not answer it, planted in sessions of their own: without
-    /// them, a name found in one message only would make every question trivial.
+    /// Messages that share the question's words but do not answer it, planted in sessions of their own.
     var distractors: [String] = []
 
     /// The families, in the order a user's facts cycle through them (see ``FactWords/maximumFacts``).
@@ -20,91 +28,156 @@ struct PlantedFact {
         wordForms, questionWords, names, dates, severalMessages, latestWins,
     ]
 
+    /// Messages of the assistant that name the fact's subject, saying nothing about it, placed in the assistant's
+    /// turns: an assistant keeps naming what the user talks about.
+    var echoes: [String] = []
+
+    /// Adds two passing mentions of `subject` by the user to the distractors and four by the assistant to the echoes,
+    /// none saying anything about it: people (and assistants) keep naming what they talk about, so a subject appears
+    /// in far more messages than the one that answers a question about it.
+    private mutating func mention(_ subject: String, _ random: inout SplitMix64) {
+        func draw(_ count: Int, _ templates: [String]) -> [String] {
+            var left = templates
+            return (0..<count).map { _ in left.remove(at: random.next(below: left.count)) }
+        }
+        distractors += draw(
+            2,
+            [
+                "\(subject) came up again today, long story.", "Remind me to ask about \(subject) later.",
+                "Not sure what to think about \(subject) any more.", "Someone at work mentioned \(subject) too.",
+                "I keep forgetting to tell you about \(subject).", "Funny how \(subject) keeps coming back.",
+                "Let's not talk about \(subject) tonight.", "Add \(subject) to the list for the weekend.",
+            ])
+        echoes += draw(
+            4,
+            [
+                "How are things with \(subject) these days?", "Tell me more about \(subject) whenever you like.",
+                "I remember you mentioned \(subject) before.", "It sounds like \(subject) matters to you.",
+                "Let me know how it goes with \(subject).", "We can come back to \(subject) later.",
+                "Is \(subject) still on your mind?", "Noted about \(subject).",
+            ])
+    }
+
     private static func wordForms(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
         let object = words.take(.objects)
         let room = words.take(.rooms)
-        return random.pick([
+        var fact = random.pick([
             PlantedFact(
                 category: "word_forms", statements: ["I finally repaired the leaking \(object) in the \(room) today."],
                 relevant: [0], question: "Did I ever fix that leaky \(object)?",
-                distractors: ["Is a new \(object) worth it, or is the old one fine?", "The \(object) is so loud."]),
+                distractors: [
+                    "Is a new \(object) worth it, or should I fix the old one?", "The \(object) is so loud.",
+                    "How hard is it to fix a leaky \(object) yourself?",
+                ]),
             PlantedFact(
                 category: "word_forms", statements: ["Painted the \(room) walls and replaced the \(object) handles."],
                 relevant: [0], question: "when was I painting the \(room) and replacing handles",
-                distractors: ["The \(room) still smells of dinner.", "We should tidy the \(room) this weekend."]),
+                distractors: [
+                    "The \(room) still smells of dinner.", "When I paint the \(room) I want a lighter colour.",
+                    "Replacing handles is a job for when I have a free weekend.",
+                ]),
         ])
+        fact.mention(fact.question.contains(room) ? "the \(room)" : "the \(object)", &random)
+        return fact
     }
 
     private static func questionWords(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
         let clinic = words.take(.places)
         let activity = words.take(.activities)
         let doctor = words.take(.people)
-        return random.pick([
+        var fact = random.pick([
             PlantedFact(
                 category: "question_words",
                 statements: ["My appointment with Dr \(doctor) got moved to the \(clinic) clinic, near the station."],
                 relevant: [0], question: "Where do I see doctor \(doctor) now?",
                 distractors: [
                     "Dr \(doctor) says I should sleep more.", "\(doctor) prescribed new drops, doctor's orders.",
+                    "Do I still need to see doctor \(doctor) now that the drops work?",
                 ]),
             PlantedFact(
                 category: "question_words",
                 statements: ["I signed up for \(activity) lessons at the \(clinic) community centre."],
                 relevant: [0], question: "Which community centre offers the \(activity) lessons I joined?",
-                distractors: ["Watched a \(activity) video before bed.", "My cousin thinks \(activity) is silly."]),
+                distractors: [
+                    "Watched a \(activity) video before bed.", "My cousin thinks \(activity) lessons are silly.",
+                    "The community centre by the park offers lessons in everything except \(activity).",
+                ]),
         ])
+        fact.mention(fact.question.contains(doctor) ? "Dr \(doctor)" : activity, &random)
+        return fact
     }
 
     private static func names(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
         let person = words.take(.people)
         let book = words.take(.books)
-        return random.pick([
+        var fact = random.pick([
             PlantedFact(
                 category: "names", statements: ["\(person) from the book club keeps recommending \(book) to me."],
                 relevant: [0], question: "What book did \(person) recommend?",
-                distractors: ["\(person) lent me an umbrella.", "Met \(person) at the market, she says hello."]),
+                distractors: [
+                    "\(person) lent me an umbrella.", "Met \(person) at the market, she says hello.",
+                    "\(person) asked me to recommend a book for her holiday.",
+                ]),
             PlantedFact(
                 category: "names", statements: ["Had lunch with \(person); she is reading \(book) for her course."],
                 relevant: [0], question: "Who did I have lunch with that reads \(book)?",
-                distractors: ["The film of \(book) was better than I expected.", "Lunch today was soup again."]),
+                distractors: [
+                    "The film of \(book) was better than I expected.", "Lunch today was soup again.",
+                    "Who reads \(book) for fun? I had to for school.",
+                ]),
         ])
+        fact.mention(person, &random)
+        return fact
     }
 
     private static func dates(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
         let date = words.take(.dates)
         let person = words.take(.people)
         let place = words.take(.places)
-        return PlantedFact(
+        var fact = PlantedFact(
             category: "dates", statements: ["On \(date) we celebrated \(person)'s birthday at \(place) restaurant."],
             relevant: [0],
             question: random.pick(["What happened on \(date)?", "When was \(person)'s birthday party?"]),
-            distractors: ["\(person) moved the party planning call to \(date).", "Buy a card for \(person)."])
+            distractors: [
+                "\(person) moved the party planning call to \(date).", "Buy a card for \(person).",
+                "What should I get \(person) for her birthday party?",
+            ])
+        fact.mention(person, &random)
+        return fact
     }
 
     private static func severalMessages(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
         let trip = words.take(.places)
         let first = words.take(.gear)
         let second = words.take(.gear)
-        return PlantedFact(
+        var fact = PlantedFact(
             category: "several_messages",
             statements: [
                 "Bought a \(first) for the \(trip) trip next month.", "For \(trip) I also packed my \(second).",
             ],
             relevant: [0, 1], question: "What gear do I have for the trip to \(trip)?",
-            distractors: ["Flights to \(trip) went up again.", "Is \(trip) nice in the spring?"])
+            distractors: [
+                "Flights to \(trip) went up again.", "Is \(trip) nice in the spring?",
+                "What gear do people take on a trip to \(trip)?",
+            ])
+        fact.mention(trip, &random)
+        return fact
     }
 
     private static func latestWins(_ words: inout FactWords, _ random: inout SplitMix64) -> PlantedFact {
         let account = words.take(.accounts)
         let old = words.take(.colours)
         let new = words.take(.colours)
-        return PlantedFact(
+        var fact = PlantedFact(
             category: "latest_wins",
             statements: [
                 "The \(account) account's security answer is \(old), note to self.",
-                "Changed the \(account) security answer from \(old) to \(new) today.",
+                "Reminder: my current \(account) security answer is still \(old).",
+                "Changed the \(account) one from \(old) to \(new) today.",
             ],
-            relevant: [1], question: "What is my current \(account) security answer?")
+            relevant: [2], question: "What is my current \(account) security answer?")
+        fact.mention("the \(account) account", &random)
+        return fact
     }
 }
 

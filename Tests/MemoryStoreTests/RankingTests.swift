@@ -104,6 +104,40 @@ import Testing
         #expect(try await results(bob + alice, user: "bob") == (try await results(bob, user: "bob")))
     }
 
+    /// Users a and b's hits for a few queries, one line each: rank, session, text and score.
+    private static func ranked(_ store: MemoryStore, _ connection: PostgresConnection) async throws -> [String] {
+        var lines: [String] = []
+        for user in ["a", "b"] {
+            for query in ["alpha", "bravo charlie", "golf hotel india", "zulu"] {
+                for hit in try await store.search(user: user, query: query, topK: 8, on: connection) {
+                    lines.append("\(user) \(query) \(hit.rank) \(hit.session) \(hit.content) \(hit.score)")
+                }
+            }
+        }
+        return lines
+    }
+
+    /// ``ranked(_:_:)`` of a store this program made and filled with `messages`, `batchSize` at a time.
+    private static func rankedInANewStore(_ messages: [MemoryMessage], batchSize: Int) async throws -> [String] {
+        try await TestDatabase.withStore { store, connection in
+            for batch in Fixtures.batches(messages, size: batchSize) {
+                try await store.ingest(batch, maxChunkChars: 200, on: connection)
+            }
+            return try await ranked(store, connection)
+        }
+    }
+
+    /// Runs `body` on an empty store left by a program that knew the migrations up to `version`.
+    private static func withOlderStore(
+        through version: Int, _ body: (MemoryStore, PostgresConnection) async throws -> Void
+    ) async throws {
+        try await TestDatabase.withStore(migrated: false) { store, connection in
+            let names = try StoreNames(schema: store.schema, textSearchConfig: store.textSearchConfig)
+            try await OlderStore.create(names, through: version, on: connection)
+            try await body(store, connection)
+        }
+    }
+
     /// Every row of the statistics, as stored and as computed from the messages by a full scan.
     private static func statistics(_ store: MemoryStore, on connection: PostgresConnection) async throws
         -> (stored: [String], computed: [String])
@@ -185,32 +219,15 @@ import Testing
     /// filled after it.
     @Test func anUpgradedStoreRanksAsANewOne() async throws {
         let messages = Fixtures.conversation(users: ["a", "b"], sessions: 2, perSession: 10)
-        let queries = ["alpha", "bravo charlie", "golf hotel india", "zulu"]
-        func ranked(_ store: MemoryStore, _ connection: PostgresConnection) async throws -> [String] {
-            var lines: [String] = []
-            for user in ["a", "b"] {
-                for query in queries {
-                    for hit in try await store.search(user: user, query: query, topK: 8, on: connection) {
-                        lines.append("\(user) \(query) \(hit.rank) \(hit.session) \(hit.content) \(hit.score)")
-                    }
-                }
-            }
-            return lines
-        }
-        let fresh = try await TestDatabase.withStore { store, connection in
-            try await store.ingest(messages, maxChunkChars: 200, on: connection)
-            return try await ranked(store, connection)
-        }
+        let fresh = try await Self.rankedInANewStore(messages, batchSize: messages.count)
         #expect(fresh.count > 20)
-        try await TestDatabase.withStore(migrated: false) { store, connection in
-            let names = try StoreNames(schema: store.schema, textSearchConfig: store.textSearchConfig)
-            try await OlderStore.create(names, through: 3, on: connection)
+        try await Self.withOlderStore(through: 3) { store, connection in
             // Version 3's ingest is this one without the statistics, which its schema lacks.
             try await store.ingest(messages, maxChunkChars: 200, on: connection)
             await #expect(throws: MemoryStoreError.notMigrated(schema: store.schema)) {
                 try await store.search(user: "a", query: "alpha", topK: 8, on: connection)
             }
-            #expect(try await store.migrate(on: connection).applied == [4])
+            #expect(try await store.migrate(on: connection).applied == [4, 5])
             let indexes = try await connection.query(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '%tsv' ORDER BY 1",
                 [store.schema]
@@ -218,7 +235,37 @@ import Testing
             #expect(indexes == ["messages_tsv"])
             let statistics = try await Self.statistics(store, on: connection)
             #expect(statistics.stored == statistics.computed)
-            #expect(try await ranked(store, connection) == fresh)
+            #expect(try await Self.ranked(store, connection) == fresh)
+        }
+    }
+
+    /// A version-4 store's statistics, counted by version 4's trigger, stay exact when version 5's trigger adds to
+    /// them, and the store ranks as one filled by the new trigger alone.
+    @Test func statisticsCountedBeforeAndAfterVersion5AddUp() async throws {
+        let messages = Fixtures.conversation(users: ["a", "b"], sessions: 4, perSession: 9)
+        let (before, after) = (
+            Array(messages.prefix(messages.count / 2)), Array(messages.dropFirst(messages.count / 2))
+        )
+        let fresh = try await Self.rankedInANewStore(messages, batchSize: 13)
+        #expect(fresh.count > 10)
+        try await Self.withOlderStore(through: 4) { store, connection in
+            for batch in Fixtures.batches(before, size: 13) {
+                try await store.ingest(batch, maxChunkChars: 200, on: connection)
+            }
+            #expect(try await store.migrate(on: connection).applied == [5])
+            let options = try await connection.query(
+                """
+                SELECT c.relname || ' ' || array_to_string(c.reloptions, ',') FROM pg_class AS c
+                WHERE c.relnamespace = (SELECT n.oid FROM pg_namespace AS n WHERE n.nspname = $1::text) AND c.relname LIKE '%statistics' ORDER BY 1
+                """, [store.schema]
+            ).rows.map { try $0.decode(0, as: String.self) }
+            #expect(options == ["lexeme_statistics fillfactor=50", "user_statistics fillfactor=50"])
+            for batch in Fixtures.batches(after, size: 13) {
+                try await store.ingest(batch, maxChunkChars: 200, on: connection)
+            }
+            let statistics = try await Self.statistics(store, on: connection)
+            #expect(statistics.stored == statistics.computed)
+            #expect(try await Self.ranked(store, connection) == fresh)
         }
     }
 }

@@ -40,20 +40,31 @@ import Testing
             }
         }
         #expect(set.labels.contains { $0.relevant.count == 2 })
-        // The older statement of each changed fact is there too, said before the one that answers.
+        // The two older statements of each changed fact are there too, each said before the one that answers, in
+        // sessions of their own, and they repeat the question's words that the answer leaves out.
         for label in set.labels where label.category == "latest_wins" {
             let answer = try #require(byText[label.user + "\u{0}" + label.relevant[0]]?.first)
+            let account = label.query.replacing("What is my current ", with: "").replacing(
+                " security answer?", with: "")
             let older = set.messages.filter {
-                $0.user == label.user && $0.content.hasSuffix("note to self.")
-                    && $0.content.contains(label.query.split(separator: " ")[4])
+                $0.user == label.user && $0.content.contains(" \(account) ")
+                    && ($0.content.contains("note to self.") || $0.content.contains("Reminder:"))
             }
-            #expect(older.count == 1)
-            #expect(older.allSatisfy { $0.timestamp < answer.timestamp && $0.session != answer.session })
+            #expect(older.count == 2)
+            #expect(older.allSatisfy { $0.timestamp < answer.timestamp && $0.content.contains("security answer") })
+            #expect(Set(older.map(\.session) + [answer.session]).count == 3)
+            #expect(!answer.content.contains("security answer"))
         }
-        // Only planted texts changed: the filler is the plain generator's.
+        // Facts are added to the plain generator's messages, never replace them: to a user's message after the
+        // session's opening, or as the assistant's echo after its reply.
         let plain = Array(try ConversationGenerator(seed: 1, users: 50, sessionsPerUser: 10, totalMessages: 20_000))
         let changed = zip(plain, set.messages).filter { $0.content != $1.content }
-        #expect(changed.allSatisfy { $0.0.role == .user && $0.0.position > 1 })
+        #expect(
+            changed.allSatisfy { plain, planted in
+                (plain.role == .user && plain.position > 1 && planted.content.contains(plain.content))
+                    || (plain.role == .assistant && planted.content.hasPrefix(plain.content + " "))
+            })
+        #expect(changed.contains { $0.0.role == .assistant })
         #expect(zip(plain, set.messages).allSatisfy { $0.timestamp == $1.timestamp && $0.session == $1.session })
     }
 
