@@ -2,6 +2,8 @@ import Foundation
 import Postgres
 import Testing
 
+@testable import Settings
+
 /// A distinctive password, handed to the worker in every way it accepts one and in every key it does not, never
 /// shows in anything any command prints or writes: stdout, stderr (logs included) and the report file, on success
 /// and on every error path.
@@ -258,19 +260,14 @@ struct SweptKey: Sendable {
     /// Hosts and users refuse a URL and `user:password@host`.
     var refusesCredentials = false
 
-    static let postgresKeys = [
-        "url", "host", "port", "database", "user", "password", "sslmode", "sslrootcert", "application_name",
-        "connection_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count", "prepared_statements",
-        "pool_size", "max_overflow", "pool_timeout", "pool_recycle", "idle_timeout", "leak_threshold",
-    ]
+    /// Every key of the settings table, so a key added later is swept without anyone remembering this list.
+    static let postgresKeys = SettingKey.allCases.filter { $0.section == .postgres }.map(\.rawValue)
     static let libpqVariables = [
         "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE", "PGSSLROOTCERT", "PGAPPNAME", "PGCONNECT_TIMEOUT",
     ]
-    static let workerKeys = [
-        "concurrency", "parallel_jobs", "store_schema", "text_search_config", "shutdown_grace", "retry.attempts",
-        "retry.initial_delay", "retry.max_delay", "query_timeout", "ingest_timeout", "query_max_chars",
-        "query_max_words",
-    ]
+    /// `metrics_file` is left out: it takes any path, so a password-looking value is a valid file name there, not an
+    /// error; `MetricsFileTests` checks that its errors mask a URL's password.
+    static let workerKeys = SettingKey.workerKeys.filter { $0 != .metricsFile }.map(\.rawValue)
 
     static let all: [SweptKey] =
         postgresKeys.map { key in
