@@ -51,9 +51,8 @@ public struct BatchRunner: Sendable {
 
     /// A job's start or end, as ``Options/progress`` hears of it.
     public enum Progress: Sendable {
-        case started(job: String, tasks: Int)
-        /// Right after `started`: the job's counters, to poll while it runs.
-        case running(job: String, counters: JobCounters)
+        /// `counters` are the job's, to poll while it runs.
+        case started(job: String, tasks: Int, counters: JobCounters)
         case finished(job: String, succeeded: Bool, items: Int, seconds: Double)
     }
 
@@ -177,9 +176,8 @@ public struct BatchRunner: Sendable {
         let tasks = job.concurrency ?? options.defaultConcurrency
         let started = ContinuousClock.now
         logger.notice("job \(job.name) started", metadata: ["job": "\(job.name)", "tasks": "\(tasks)"])
-        options.progress?(.started(job: job.name, tasks: tasks))
         let counters = JobCounters()
-        options.progress?(.running(job: job.name, counters: counters))
+        options.progress?(.started(job: job.name, tasks: tasks, counters: counters))
         let execution = JobExecution(
             job: job,
             counters: counters,

@@ -21,8 +21,7 @@ public final class LiveProgress: Sendable {
     /// goes when it ends.
     @Sendable public func observe(_ progress: BatchRunner.Progress) {
         switch progress {
-        case .started: return
-        case .running(let job, let counters):
+        case .started(let job, _, let counters):
             running.withLock { $0.append(Running(job: job, counters: counters, started: .now)) }
         case .finished(let job, _, _, _):
             running.withLock { $0.removeAll { $0.job == job } }

@@ -221,7 +221,7 @@ import Testing
         let manager = GlobalConnectionManager()
         let holdersWhileRunning = Locked<[String: [String]]>([:])
         let runner = fixture.runner(settings, manager: manager) { progress in
-            guard case .started(let job, _) = progress else { return }
+            guard case .started(let job, _, _) = progress else { return }
             let holders = manager.leakReport().activeReferences.map(\.holder)
             holdersWhileRunning.withLock { $0[job] = holders }
         }
