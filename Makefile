@@ -2,7 +2,7 @@
 #
 # Needs GNU make and bash. On Debian/Ubuntu `make setup` installs the system packages
 # (libpq-dev, libyaml-dev, postgresql, pkg-config, openssl, shellcheck, the Python modules the tests check the
-# report and the metrics file with, and bsdutils for `script`, their pseudo-terminal); Swift itself must already be
+# report and the metrics file with, bsdutils for `script`, their pseudo-terminal, and pgbouncer for the fleet tests); Swift itself must already be
 # installed.
 
 SHELL := /bin/bash
@@ -15,7 +15,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 endif
 
-APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck python3-jsonschema python3-prometheus-client bsdutils
+APT_PACKAGES := libpq-dev libyaml-dev postgresql pkg-config openssl shellcheck python3-jsonschema python3-prometheus-client bsdutils pgbouncer
 SWIFT_FORMAT_PATHS := Sources Tests Plugins Package.swift
 # Every shell script in scripts/ and .ci/, found by its `#!` line so a new one is linted too.
 SHELL_SCRIPTS := $(shell grep -lE '^\#!.*[/ ](ba)?sh$$' scripts/* .ci/*)
