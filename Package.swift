@@ -107,6 +107,13 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        .target(
+            name: "Queue",
+            dependencies: [
+                "Batch", "ConnectionPool", "Jobs", "MemoryStore", "Postgres", "Settings", "Support",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "Worker",
             dependencies: [
@@ -119,6 +126,7 @@ let package = Package(
                 "Jobs",
                 "MemoryStore",
                 "Batch",
+                "Queue",
                 "RunMetrics",
                 "LiveProgress",
                 "SampleData",

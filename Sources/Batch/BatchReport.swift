@@ -66,6 +66,13 @@ public struct BatchReport: Sendable, Codable {
         public var sqlState: String?
         public var hint: String?
 
+        public init(kind: FailureKind, reason: String, sqlState: String? = nil, hint: String? = nil) {
+            self.kind = kind
+            self.reason = reason
+            self.sqlState = sqlState
+            self.hint = hint
+        }
+
         enum CodingKeys: String, CodingKey {
             case kind, reason, hint
             case sqlState = "sqlstate"

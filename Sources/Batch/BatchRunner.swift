@@ -61,11 +61,7 @@ public struct BatchRunner: Sendable {
     public func run(_ jobs: [Job]) async -> BatchReport {
         let startedAt = Date()
         let clock = ContinuousClock.now
-        let applicationName = settings.connection["application_name"] ?? ConnectionConfiguration.defaultApplicationName
-        let before = try? await ServerConnectionCount.count(
-            applicationName: applicationName,
-            configuration: settings.connection
-        )
+        let before = await serverConnections()
         let batchID = Self.batchID(startedAt)
         let batchReference = manager.pool(for: settings.connection, settings: settings.pool, holder: "batch \(batchID)")
         let failure = await prepareStore(on: batchReference.pool, batchID: batchID)
@@ -90,6 +86,25 @@ public struct BatchRunner: Sendable {
         }.value
 
         let jobReports = zip(jobs, outcomes).map { job, outcome in report(for: job, outcome: outcome) }
+        return assemble(
+            id: batchID, startedAt: startedAt, since: clock, jobs: jobReports, failure: failure,
+            statistics: statistics, leaks: leaks)
+    }
+
+    /// The server's connections under this worker's application name, for the report's before-and-after; nil when
+    /// the server cannot be asked.
+    public func serverConnections() async -> Int? {
+        let applicationName = settings.connection["application_name"] ?? ConnectionConfiguration.defaultApplicationName
+        return try? await ServerConnectionCount.count(
+            applicationName: applicationName, configuration: settings.connection)
+    }
+
+    /// The report of a batch, or of a drain's jobs, from its parts; the status follows from the jobs, the failure
+    /// that kept them from starting, and whether a signal stopped them.
+    public func assemble(
+        id: String, startedAt: Date, since clock: ContinuousClock.Instant, jobs jobReports: [BatchReport.JobReport],
+        failure: BatchReport.Failure?, statistics: [String: PoolStatistics], leaks: BatchReport.Leaks
+    ) -> BatchReport {
         let count = { (statuses: Set<JobStatus>) in jobReports.filter { statuses.contains($0.status) }.count }
         let status: BatchStatus
         switch failure?.kind {
@@ -97,16 +112,16 @@ public struct BatchRunner: Sendable {
         case .configuration, .permanent: status = .failed
         case .interrupted: status = .interrupted
         case nil:
-            status = options.shutdown.isRequested ? .interrupted : count([.ok]) == jobs.count ? .ok : .failed
+            status = options.shutdown.isRequested ? .interrupted : count([.ok]) == jobReports.count ? .ok : .failed
         }
         return BatchReport(
             batch: .init(
-                id: batchID,
+                id: id,
                 startedAt: startedAt,
                 finishedAt: Date(),
                 durationS: (ContinuousClock.now - clock).seconds,
                 status: status,
-                jobsTotal: jobs.count,
+                jobsTotal: jobReports.count,
                 jobsOK: count([.ok]),
                 jobsFailed: count([.failed]),
                 jobsInterrupted: count([.interrupted]),
@@ -121,10 +136,26 @@ public struct BatchRunner: Sendable {
         )
     }
 
+    /// One job run outside a batch's schedule, as a queue's drain runs the jobs it claims.
+    public struct SingleRun: Sendable {
+        /// The job's line of a report, its pool usage included.
+        public var report: BatchReport.JobReport
+        /// It failed for a reason another attempt may not meet: the database stayed unreachable.
+        public var failureMayPass: Bool
+    }
+
+    /// Runs `job` on `pool` exactly as ``run(_:)`` runs each job of a batch (its tasks, leases, retries and
+    /// shutdown); the caller holds the pool reference and has prepared the store.
+    public func run(single job: Job, on pool: ConnectionPool) async -> SingleRun {
+        let run = await run(job, on: pool)
+        let report = report(for: job, outcome: run.succeeded ? .succeeded(run.result) : .failed(run.result))
+        return SingleRun(report: report, failureMayPass: run.result.outcome.databaseUnavailable)
+    }
+
     /// Brings the memory store's schema up to date, retrying failures that may pass with one log line per retry.
     /// A shutdown request cancels it at once (the migration may be waiting for another worker's lock). Returns why
     /// it failed, or nil when the store is ready.
-    private func prepareStore(on pool: ConnectionPool, batchID: String) async -> BatchReport.Failure? {
+    public func prepareStore(on pool: ConnectionPool, batchID: String) async -> BatchReport.Failure? {
         do {
             try await options.shutdown.cancellingOnRequest {
                 try await options.retry.run(onRetry: logRetry) {
@@ -220,7 +251,7 @@ public struct BatchRunner: Sendable {
 
     /// Lets go of the batch's pool reference (closing the pool) and runs the leak check: the manager's side (leases,
     /// references, pools) and the server's (every backend the pool opened must be gone).
-    private func finish(
+    public func finish(
         _ batchReference: GlobalConnectionManager.Reference,
         before: Int?
     ) async -> ([String: PoolStatistics], BatchReport.Leaks) {

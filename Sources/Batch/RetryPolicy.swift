@@ -16,17 +16,17 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     /// A retry about to happen, as `onRetry` hears of it.
-    struct Retry {
-        var error: any Error
+    public struct Retry {
+        public var error: any Error
         /// The try about to be made (2 for the first retry) and the tries there are in all.
-        var attempt: Int
-        var attempts: Int
-        var delay: Duration
+        public var attempt: Int
+        public var attempts: Int
+        public var delay: Duration
     }
 
     /// Runs `body`, retrying transient failures; `onRetry` hears of each retry before its delay. Throws the last
     /// error when the budget is spent or the error is not transient.
-    func run<Value>(
+    public func run<Value>(
         onRetry: (Retry) -> Void = { _ in },
         _ body: () async throws -> Value
     ) async throws -> Value {

@@ -34,7 +34,7 @@ public final class ShutdownRequest: Sendable {
 
     /// Runs `body` in a task that is cancelled as soon as a shutdown is requested (at once if it already was), or
     /// when the calling task is cancelled; returns or rethrows what `body` does.
-    func cancellingOnRequest<Value: Sendable>(
+    public func cancellingOnRequest<Value: Sendable>(
         _ body: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
         let task = Task { try await body() }

@@ -41,6 +41,10 @@ enum SettingKey: String, CaseIterable, Sendable {
     case bm25K1 = "bm25_k1"
     case bm25B = "bm25_b"
     case metricsFile = "metrics_file"
+    case queueVisibilityTimeout = "queue.visibility_timeout"
+    case queueMaxAttempts = "queue.max_attempts"
+    case queueRetryDelay = "queue.retry_delay"
+    case queuePollInterval = "queue.poll_interval"
 
     /// Keys that become libpq keywords, `url` aside.
     static let connectionKeys: [SettingKey] = [

@@ -173,6 +173,22 @@ extension SettingKey {
             SettingDefinition(
                 .worker, .text, default: nil, note: "none",
                 "Prometheus text file written at the end of every run (--metrics-file)")
+        case .queueVisibilityTimeout:
+            SettingDefinition(
+                .worker, .seconds(zeroMeans: nil, maximum: 86_400), default: "60",
+                "a queued job whose drain stopped heartbeating this long may be claimed by another (heartbeat: a quarter of it)")
+        case .queueMaxAttempts:
+            SettingDefinition(
+                .worker, .wholeNumber(1...1000), default: "5",
+                "tries per queued job, the first included, for failures that may pass; then the job is dead")
+        case .queueRetryDelay:
+            SettingDefinition(
+                .worker, .seconds(zeroMeans: "retry at once", maximum: 86_400), default: "10",
+                "delay before a queued job's second try, doubled for each further one up to an hour (jittered)")
+        case .queuePollInterval:
+            SettingDefinition(
+                .worker, .seconds(zeroMeans: nil, maximum: 3600), default: "2",
+                "how often an idle drain looks for ready jobs when no notification wakes it")
         }
     }
 }

@@ -32,6 +32,15 @@ public struct WorkerSection: Sendable, Equatable {
     /// The Prometheus text file written at the end of every run (`worker.metrics_file`); nil, also when set empty,
     /// for none.
     public var metricsFile: String?
+    /// How long a claimed queued job may go without a heartbeat before another drain may take it
+    /// (`worker.queue.visibility_timeout`).
+    public var queueVisibilityTimeout: Duration
+    /// Tries per queued job, the first included (`worker.queue.max_attempts`).
+    public var queueMaxAttempts: Int
+    /// Delay before a queued job's second try (`worker.queue.retry_delay`).
+    public var queueRetryDelay: Duration
+    /// How often an idle drain looks for work (`worker.queue.poll_interval`).
+    public var queuePollInterval: Duration
 
     init(_ values: ResolvedKeys) {
         concurrency = values.number(.concurrency)
@@ -50,5 +59,9 @@ public struct WorkerSection: Sendable, Equatable {
         bm25B = values.decimal(.bm25B)
         let metricsFile = values.text(.metricsFile)
         self.metricsFile = metricsFile.isEmpty ? nil : metricsFile
+        queueVisibilityTimeout = values.duration(.queueVisibilityTimeout)
+        queueMaxAttempts = values.number(.queueMaxAttempts)
+        queueRetryDelay = values.duration(.queueRetryDelay)
+        queuePollInterval = values.duration(.queuePollInterval)
     }
 }

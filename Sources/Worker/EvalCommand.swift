@@ -34,7 +34,7 @@ struct EvalCommand: AsyncParsableCommand {
     var budgetChars = 2000
 
     @Option(help: "What to print on stdout: a table for people or one JSON document.")
-    var report: Run.ReportFormat = .table
+    var report: ReportOutput.Format = .table
 
     @Argument(help: "Job files (YAML) to run first, e.g. the ingest of the labelled set's messages.")
     var files: [String] = []

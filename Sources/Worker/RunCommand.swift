@@ -20,10 +20,6 @@ struct Run: AsyncParsableCommand {
             """
     )
 
-    enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-        case table, json
-    }
-
     @OptionGroup var settings: SettingsOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -32,7 +28,7 @@ struct Run: AsyncParsableCommand {
     var files: [String] = []
 
     @Option(help: "What to print on stdout at the end: a table for people or one JSON document.")
-    var report: ReportFormat = .table
+    var report: ReportOutput.Format = .table
 
     @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "path"))
     var reportFile: String?
@@ -81,42 +77,16 @@ struct Run: AsyncParsableCommand {
         let onTerminal = isatty(STDERR_FILENO) == 1 && !quiet && logging.logFormat == .text
         let live = (progress ?? onTerminal) ? LiveProgress() : nil
         options.progress = live?.observe
-        let grace = settings.worker.shutdownGrace
-        let shutdown = options.shutdown
-        let batch = Task { [options] in await BatchRunner(settings: settings, options: options).run(jobs) }
-        let watcher = SignalWatcher([SIGINT, SIGTERM]) { signal in
-            guard !shutdown.isRequested else { return }
-            shutdown.request(signal: signal)
-            printError("worker: stopping (signal \(signal)): no new units; running ones get \(grace) to finish")
-            Task {
-                try? await Task.sleep(for: grace)
-                batch.cancel()
-            }
-        }
+        let interruptible = InterruptibleRun(shutdown: options.shutdown, grace: settings.worker.shutdownGrace)
         let refresh = live.map { live in Task { await live.refresh() } }
-        let result = await batch.value
+        let result = await interruptible.run { [options] in
+            await BatchRunner(settings: settings, options: options).run(jobs)
+        }
         refresh?.cancel()
         await refresh?.value
-        withExtendedLifetime(watcher) {}
-        let json = try result.json()
-        if let reportFile {
-            do {
-                try Data((json + "\n").utf8).write(to: URL(fileURLWithPath: reportFile), options: .atomic)
-            } catch {
-                printError("worker: cannot write the report to \(reportFile): \(error.localizedDescription)")
-            }
-        }
-        switch report {
-        case .json: print(json)
-        case .table where !quiet || result.batch.status != .ok || !result.leaks.ok: print(result.table())
-        case .table: if let skipped = result.skippedRecordsLine { printError("worker: \(skipped)") }
-        }
-        if let failure = result.batch.failure { printError("worker: \(failure.reason)", sqlState: failure.sqlState) }
-        if !result.leaks.ok, !failOnLeak {
-            printWarning("the leak check did not pass (see the report); not failing because of --no-fail-on-leak")
-        }
+        try ReportOutput(format: report, file: reportFile, quiet: quiet, failOnLeak: failOnLeak).emit(result)
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
-        let exitCode = shutdown.signal.map { 128 + $0 } ?? result.exitStatus(failOnLeak: failOnLeak).rawValue
+        let exitCode = options.shutdown.signal.map { 128 + $0 } ?? result.exitStatus(failOnLeak: failOnLeak).rawValue
         metrics?.write(result, exitCode: exitCode)
         if exitCode != 0 { throw ExitCode(exitCode) }
     }

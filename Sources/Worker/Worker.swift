@@ -15,7 +15,8 @@ struct Worker: AsyncParsableCommand {
         abstract: "Runs memory ingest and query jobs against PostgreSQL over one shared connection pool.",
         version: BuildInfo.versionLine,
         subcommands: [
-            Run.self, Validate.self, Migrate.self, Ping.self, ConfigCommand.self, GenerateCommand.self,
+            Run.self, Validate.self, Migrate.self, Enqueue.self, Drain.self, Status.self, Ping.self, ConfigCommand.self,
+            GenerateCommand.self,
             EvalCommand.self,
             MonitorCommand.self, DoctorCommand.self,
         ],
