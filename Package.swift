@@ -165,6 +165,12 @@ let package = Package(
             dependencies: ["Batch", "Jobs", "MemoryStore", "ConnectionPool", "Settings", "Postgres", "Support"]
         ),
         .testTarget(
+            name: "QueueTests",
+            dependencies: [
+                "Queue", "Batch", "Jobs", "MemoryStore", "ConnectionPool", "Settings", "Postgres", "Support",
+            ]
+        ),
+        .testTarget(
             name: "SampleDataTests",
             dependencies: ["SampleData"]
         ),

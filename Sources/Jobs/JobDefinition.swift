@@ -88,7 +88,8 @@ public struct JobDefinition: Codable, Sendable, Equatable {
                 maxWords: spec.limits.maxWords)
             switch spec.source {
             case .file(let url): query.source = url.path
-            case .inline(let items): query.queries = items.map { InlineQuery(user: $0.user, query: $0.query, line: $0.line) }
+            case .inline(let items):
+                query.queries = items.map { InlineQuery(user: $0.user, query: $0.query, line: $0.line) }
             }
             self.query = query
         }
@@ -127,7 +128,8 @@ public struct JobDefinition: Codable, Sendable, Equatable {
             kind = .query(
                 QuerySpec(
                     user: query.user, source: source, topK: query.topK, budgetChars: query.budgetChars,
-                    output: query.output.map { URL(fileURLWithPath: $0) }, onBadRecord: try onBadRecord(query.onBadRecord),
+                    output: query.output.map { URL(fileURLWithPath: $0) },
+                    onBadRecord: try onBadRecord(query.onBadRecord),
                     limits: QueryLimits(maxCharacters: query.maxChars, maxWords: query.maxWords)))
         default:
             throw Invalid(job: name, reason: "it is neither an ingest nor a query job")

@@ -75,13 +75,15 @@ public struct Drainer: Sendable {
                 }
                 drainID = id
                 logger.notice("drain \(id) started on \(options.host)", metadata: ["drain": "\(id)"])
-                await DrainLoop(queue: queue, drain: id, runner: runner, options: options, logger: logger) {
-                    report in reports.withLock { $0.append(report) }
-                }.run()
+                await DrainLoop(
+                    queue: queue, drain: id, runner: runner, connection: settings.connection, options: options,
+                    logger: logger
+                ) { report in reports.withLock { $0.append(report) } }.run()
             } catch {
                 let diagnosis = FailureDiagnosis(error)
                 failure = BatchReport.Failure(
-                    kind: diagnosis.kind, reason: "cannot use the job queue at \(reference.pool.target): "
+                    kind: diagnosis.kind,
+                    reason: "cannot use the job queue at \(reference.pool.target): "
                         + diagnosis.summary, sqlState: diagnosis.sqlState, hint: diagnosis.hint)
             }
         }
@@ -122,9 +124,12 @@ private struct DrainLoop: Sendable {
     let queue: JobQueue
     let drain: Int64
     let runner: BatchRunner
+    /// For the listening connection, which is the drain's own, outside the pool.
+    let connection: ConnectionConfiguration
     let options: Drainer.Options
     let logger: Logger
     let collect: @Sendable (BatchReport.JobReport) -> Void
+    private let wakeup = Wakeup()
 
     /// Claims made so far, for `--max-jobs`, and the running jobs' tasks, for the heartbeat to cancel.
     private struct State {
@@ -135,12 +140,13 @@ private struct DrainLoop: Sendable {
     private let state = Locked(State())
 
     init(
-        queue: JobQueue, drain: Int64, runner: BatchRunner, options: Drainer.Options, logger: Logger,
-        collect: @escaping @Sendable (BatchReport.JobReport) -> Void
+        queue: JobQueue, drain: Int64, runner: BatchRunner, connection: ConnectionConfiguration,
+        options: Drainer.Options, logger: Logger, collect: @escaping @Sendable (BatchReport.JobReport) -> Void
     ) {
         self.queue = queue
         self.drain = drain
         self.runner = runner
+        self.connection = connection
         self.options = options
         self.logger = logger
         self.collect = collect
@@ -148,13 +154,17 @@ private struct DrainLoop: Sendable {
 
     func run() async {
         let heartbeat = Task { await beat() }
+        let listener = Task { await listen() }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<options.parallelJobs {
                 group.addTask { await slot() }
             }
         }
         heartbeat.cancel()
+        listener.cancel()
         await heartbeat.value
+        // Closed before the drain's leak check, which must find no connection of the drain's left.
+        await listener.value
     }
 
     private var shutdown: ShutdownRequest { options.batch.shutdown }
@@ -179,6 +189,7 @@ private struct DrainLoop: Sendable {
                 continue
             }
             await execute(claim)
+            wakeup.signal()
         }
     }
 
@@ -195,10 +206,45 @@ private struct DrainLoop: Sendable {
         state.withLock { $0.claims -= 1 }
     }
 
-    /// Waits a jittered poll interval, or less when a signal asks the drain to stop.
+    /// Waits a jittered poll interval, or less: until a notification or a job of this drain finishing may have
+    /// made a job ready, or a signal asks the drain to stop.
     private func idle() async {
         let wait = options.pollInterval * Double.random(in: 0.5...1.0)
-        _ = try? await shutdown.cancellingOnRequest { try await Task.sleep(for: wait) }
+        _ = try? await shutdown.cancellingOnRequest { [wakeup] in await wakeup.wait(upTo: wait) }
+    }
+
+    /// Listens on the queue's channel on a connection of its own and wakes the idle slots at each notification, so
+    /// work queued or readied elsewhere starts at once rather than at the next poll. Behind a pooler in transaction
+    /// mode a `LISTEN` stays with whichever server connection ran it, so notifications would go astray: the drain
+    /// then relies on polling alone.
+    private func listen() async {
+        var configuration = connection
+        let name = configuration["application_name"] ?? ConnectionConfiguration.defaultApplicationName
+        configuration["application_name"] = name + "-listen"
+        while !Task.isCancelled {
+            do {
+                let listening = try await PostgresConnection.connect(configuration)
+                defer { listening.close() }
+                let pid = try await listening.query("SELECT pg_backend_pid()").rows.first?.decode(0, as: Int32.self)
+                guard pid == listening.backendPID else {
+                    logger.info(
+                        "the database is reached through a connection pooler: polling for work every \(options.pollInterval)"
+                    )
+                    return
+                }
+                try await listening.query("LISTEN \"\(queue.channel)\"")
+                wakeup.signal()
+                while true {
+                    _ = try await listening.nextNotification()
+                    wakeup.signal()
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.info(
+                    "not listening for queue notifications (\(FailureDiagnosis(error).summary)); polling meanwhile")
+                try? await Task.sleep(for: options.pollInterval)
+            }
+        }
     }
 
     private func execute(_ claim: Claim) async {

@@ -194,7 +194,8 @@ public struct QueueStatus: Sendable, Codable {
             }
             lines += Self.aligned(rows)
             for drain in batch.drains {
-                var line = "drain \(drain.id) on \(drain.host) (pid \(drain.pid), \(drain.applicationName)), started "
+                var line =
+                    "drain \(drain.id) on \(drain.host) (pid \(drain.pid), \(drain.applicationName)), started "
                     + time.string(from: drain.startedAt)
                 if let finishedAt = drain.finishedAt {
                     line += ", ended \(time.string(from: finishedAt))"

@@ -48,7 +48,9 @@ struct Enqueue: AsyncParsableCommand {
         do {
             let queue = try JobQueue(store: store, pool: reference.pool)
             result = try await retry.run {
-                try await reference.pool.withConnection(holder: "enqueue migration") { _ = try await store.migrate(on: $0) }
+                try await reference.pool.withConnection(holder: "enqueue migration") {
+                    _ = try await store.migrate(on: $0)
+                }
                 try await queue.prepare()
                 return try await queue.enqueue(
                     jobs, name: name, files: paths, maxAttempts: settings.worker.queueMaxAttempts, by: by)
@@ -80,7 +82,9 @@ struct Enqueue: AsyncParsableCommand {
 
     func validate() throws {
         guard let batch else { return }
-        if batch.isEmpty || batch.count > 200 || batch.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if batch.isEmpty || batch.count > 200
+            || batch.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        {
             throw ValidationError(
                 "--batch must be 1 to 200 characters without control characters, got \(batch.debugDescription)")
         }
@@ -169,7 +173,8 @@ struct Drain: AsyncParsableCommand {
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Shows the queue: per batch, jobs by state and host, attempts, pool usage, and every drain's leak check.",
+        abstract:
+            "Shows the queue: per batch, jobs by state and host, attempts, pool usage, and every drain's leak check.",
         discussion: """
             Exit status: 0 shown; 2 invalid configuration, or no batch has the name or id given; 75 the database \
             could not be reached; 1 another failure.
