@@ -27,6 +27,10 @@ import Testing
         ["ping", "--count", "3"],
         ["monitor", "--json", "--duration", "0.3", "--interval", "0.1"],
         ["doctor"],
+        ["enqueue", "jobs.yaml", "--batch", "sweep"],
+        ["drain", "--until-empty", "--report", "json"],
+        ["status"],
+        ["status", "--json"],
     ]
 
     /// Scenarios running at once; each runs the commands one after another.
