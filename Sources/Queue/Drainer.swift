@@ -285,7 +285,11 @@ private struct DrainLoop: Sendable {
         }
         if let report { collect(report) }
         do {
-            let recorded = try await options.batch.retry.run { try await queue.finish(claim, ending) }
+            // Not cancelled with the drain: after a signal's grace period the drain's task is cancelled, and the
+            // ending (a job handed back, above all) must still be recorded.
+            let recorded = try await Task { [options, queue] in
+                try await options.batch.retry.run { try await queue.finish(claim, ending) }
+            }.value
             if !recorded {
                 logger.warning(
                     "job \(label): another drain took it over while it ran (its heartbeat was late); this attempt's end is not recorded",
@@ -300,11 +304,16 @@ private struct DrainLoop: Sendable {
         }
     }
 
-    /// Runs the job in a task the heartbeat can cancel when the claim is lost.
+    /// Runs the job in a task the heartbeat can cancel when the claim is lost, and which the drain's cancellation
+    /// (the end of a signal's grace period) cancels too.
     private func runTracked(_ job: Job, claim: Claim) async -> BatchRunner.SingleRun {
         let task = Task { [runner, queue] in await runner.run(single: job, on: queue.pool) }
         state.withLock { $0.running[claim.id] = task }
-        let run = await task.value
+        let run = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
         state.withLock { _ = $0.running.removeValue(forKey: claim.id) }
         return run
     }

@@ -43,8 +43,11 @@ import Testing
         }
 
         /// A config file: the store schema, through PgBouncer (with prepared statements off, which transaction mode
-        /// needs) or directly, and a small pool per worker.
-        func config(_ name: String, schema: String, throughBouncer: Bool, extra: String = "") throws {
+        /// needs) or directly, a small pool per worker, and the queue's timings.
+        func config(
+            _ name: String, schema: String, throughBouncer: Bool, pollInterval: Double = 0.2,
+            visibilityTimeout: Double = 60, shutdownGrace: Double = 30
+        ) throws {
             try write(
                 name,
                 """
@@ -55,9 +58,11 @@ import Testing
                   max_overflow: 2
                 worker:
                   store_schema: \(schema)
+                  shutdown_grace: \(shutdownGrace)
                   queue:
-                    poll_interval: 0.2
-                \(extra)
+                    poll_interval: \(pollInterval)
+                    visibility_timeout: \(visibilityTimeout)
+
                 """)
         }
 
@@ -304,8 +309,7 @@ import Testing
 
             """)
         try fleet.config("direct.yaml", schema: "single", throughBouncer: false)
-        try fleet.config(
-            "fleet.yaml", schema: "fleet", throughBouncer: true, extra: "    visibility_timeout: 2")
+        try fleet.config("fleet.yaml", schema: "fleet", throughBouncer: true, visibilityTimeout: 2)
         let single = try await fleet.worker(["run", "--config", "direct.yaml", "--quiet", "big.yaml"])
         try #require(single.status == 0, "\(single.combined)")
         let singleHits = try Self.hits(fleet.folder.appendingPathComponent("out/ask.jsonl"))
@@ -337,6 +341,63 @@ import Testing
         #expect(attempts == ["lost", "done"])
         let hits = try Self.hits(fleet.folder.appendingPathComponent("out/ask.jsonl"))
         #expect(!hits.isEmpty && hits == singleHits)
+        await fleet.remove()
+    }
+    /// A drain without `--until-empty` waits for work: with polling all but off, the notification `enqueue` sends is
+    /// what wakes it. SIGTERM then stops it mid-job: the job is handed back (the attempt does not count), the drain
+    /// exits 143 with its report, and the next drain stores the rest exactly once.
+    @Test func aWaitingDrainWakesOnANotificationAndSIGTERMHandsItsJobBack() async throws {
+        let fleet = try await Fleet.start(poolSize: 2)
+        let generated = try await fleet.worker(
+            ["generate", "--users", "4", "--messages", "12000", "--seed", "4", "--output", "data/big.jsonl"])
+        try #require(generated.status == 0, "\(generated.stderr)")
+        try fleet.write(
+            "big.yaml", "name: load\nkind: ingest\nsource: data/big.jsonl\nbatch_size: 40\nconcurrency: 2\n")
+        try fleet.config("direct.yaml", schema: "fleet", throughBouncer: false, pollInterval: 3600, shutdownGrace: 0)
+        let waiting = try fleet.spawn(
+            ["drain", "--config", "direct.yaml", "--report-file", "waiting.json"], applicationName: "worker-waiting",
+            log: "waiting.log")
+        // The drain is up and listening once it has registered; only then is the notification worth testing.
+        var registered = false
+        for _ in 0..<3000 where !registered && waiting.isRunning {
+            registered =
+                (try? await fleet.admin.query("SELECT count(*) FROM fleet.queue_drains").rows[0].decode(
+                    0, as: Int.self)) == 1
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try #require(registered, "the drain did not start")
+        try await Task.sleep(for: .milliseconds(200))
+        let enqueued = try await fleet.worker(["enqueue", "--config", "direct.yaml", "big.yaml"])
+        try #require(enqueued.status == 0, "\(enqueued.combined)")
+        var stored = 0
+        for _ in 0..<6000 where stored == 0 && waiting.isRunning {
+            stored =
+                (try? await fleet.admin.query("SELECT count(*) FROM fleet.messages").rows[0].decode(0, as: Int.self))
+                ?? 0
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try #require(stored > 0 && stored < 12000, "the notified drain did not start the job (\(stored) stored)")
+        kill(waiting.processIdentifier, SIGTERM)
+        try await Self.wait(for: [waiting], timeout: .seconds(60))
+        let log = (try? String(contentsOf: fleet.folder.appendingPathComponent("waiting.log"), encoding: .utf8)) ?? ""
+        #expect(waiting.terminationStatus == 143, "\(log.suffix(2000))")
+        let report =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: fleet.folder.appendingPathComponent("waiting.json"))) as? [String: Any]
+        #expect((report?["batch"] as? [String: Any])?["status"] as? String == "interrupted")
+        let (state, attempts) = try await fleet.admin.query(
+            "SELECT state, attempts FROM fleet.queue_jobs WHERE name = 'load'"
+        ).rows[0].decode((String, Int).self)
+        #expect(state == "queued" && attempts == 0)
+
+        let rest = try await fleet.worker(["drain", "--config", "direct.yaml", "--until-empty", "--quiet"])
+        #expect(rest.status == 0, "\(rest.combined.suffix(2000))")
+        let total = try await fleet.admin.query("SELECT count(*) FROM fleet.messages").rows[0].decode(0, as: Int.self)
+        #expect(total == 12000)
+        let outcomes = try await fleet.admin.query("SELECT outcome FROM fleet.queue_attempts ORDER BY id").rows.map {
+            try $0.decode(0, as: String.self)
+        }
+        #expect(outcomes == ["released", "done"])
         await fleet.remove()
     }
 }
