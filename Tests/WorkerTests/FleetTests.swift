@@ -278,7 +278,8 @@ import Testing
         await fleet.remove()
     }
 
-    @Test func anEnqueueWithAnInvalidFileQueuesNothing() async throws {
+    /// Enqueue validates like `run`: one bad file and nothing is queued. A batch name holds one set of jobs.
+    @Test func anEnqueueWithAnInvalidFileQueuesNothingAndABatchNameHoldsOneSetOfJobs() async throws {
         let fleet = try await Fleet.start(poolSize: 2)
         let files = try Self.writeBatch(fleet)
         try fleet.config("fleet.yaml", schema: "fleet", throughBouncer: true)
@@ -290,6 +291,19 @@ import Testing
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'fleet' AND tablename LIKE 'queue_%'"
         ).rows[0].decode(0, as: Int.self)
         #expect(tables == 0, "an invalid batch reached the database")
+
+        let empty = try await fleet.worker(["status", "--config", "fleet.yaml"])
+        #expect(empty.status == 0 && empty.stdout.contains("no batch in the queue"), "\(empty.combined)")
+        let first = try await fleet.worker(["enqueue", "--config", "fleet.yaml", "--batch", "b1", files[0]])
+        #expect(first.status == 0, "\(first.combined)")
+        let other = try await fleet.worker(["enqueue", "--config", "fleet.yaml", "--batch", "b1", files[1]])
+        #expect(other.status == 2)
+        #expect(other.stderr.contains("batch b1 (id 1) is already queued with other jobs"), "\(other.stderr)")
+        let queued = try await fleet.admin.query("SELECT count(*) FROM fleet.queue_jobs").rows[0].decode(
+            0, as: Int.self)
+        #expect(queued == 12)
+        let unknown = try await fleet.worker(["status", "--config", "fleet.yaml", "b2"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("no batch named \"b2\""), "\(unknown.combined)")
         await fleet.remove()
     }
 
