@@ -29,7 +29,7 @@ public struct Drainer: Sendable {
         /// How each job runs: tasks, store, retries of units, the shutdown request, progress.
         public var batch = BatchRunner.Options()
         /// This drain's host, as the queue shows it.
-        public var host = ProcessInfo.processInfo.hostName
+        public var host = hostName()
 
         public init() {}
     }

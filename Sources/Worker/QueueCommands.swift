@@ -35,7 +35,7 @@ struct Enqueue: AsyncParsableCommand {
         let settings = try self.settings.load()
         try requireJobFiles(files)
         let jobs = try loadJobs(files, queryLimits: settings.worker.queryLimits, configFile: settings.configFile)
-        let host = ProcessInfo.processInfo.hostName
+        let host = Queue.hostName()
         let pid = ProcessInfo.processInfo.processIdentifier
         let name = batch ?? Self.defaultName(host: host, pid: pid)
         let by = "\(host) (pid \(pid))"
