@@ -1,12 +1,11 @@
-import Conversation
 import Foundation
 
 /// A validated job as data, for a queue that stores a batch on one host and runs it on another.
 ///
 /// It holds what ``JobLoader`` resolved, not the YAML: absolute paths (a drain may run in any directory), the
 /// defaults the enqueuing host's settings filled in, and inline messages and queries as validated, so every host
-/// runs the same job whatever its own files or settings say. Dates travel as their exact `Date` value, because a
-/// message's `created_at` is part of its identity in the store.
+/// runs the same job whatever its own files or settings say. Encode it with `JSONEncoder`'s default date strategy,
+/// which keeps a `Date` bit for bit: a message's `created_at` is part of its identity in the store.
 public struct JobDefinition: Codable, Sendable, Equatable {
     public var name: String
     public var file: String
@@ -18,7 +17,7 @@ public struct JobDefinition: Codable, Sendable, Equatable {
 
     public struct Ingest: Codable, Sendable, Equatable {
         public var source: String?
-        public var messages: [InlineMessage]?
+        public var messages: [Message]?
         public var batchSize: Int
         public var maxChunkChars: Int
         public var onBadRecord: String
@@ -27,31 +26,13 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     public struct Query: Codable, Sendable, Equatable {
         public var user: String?
         public var source: String?
-        public var queries: [InlineQuery]?
+        public var queries: [QueryItem]?
         public var topK: Int
         public var budgetChars: Int?
         public var output: String?
         public var onBadRecord: String
         public var maxChars: Int
         public var maxWords: Int
-    }
-
-    public struct InlineMessage: Codable, Sendable, Equatable {
-        public var user: String
-        public var session: String
-        public var position: Int
-        public var id: String?
-        public var role: Role
-        public var content: String
-        /// Seconds since 2001-01-01, `Date`'s own representation, so the value comes back bit for bit.
-        public var createdAt: Double?
-        public var line: Int
-    }
-
-    public struct InlineQuery: Codable, Sendable, Equatable {
-        public var user: String
-        public var query: String
-        public var line: Int
     }
 
     /// Why a stored definition cannot become a job again: written by another version of the worker, or edited.
@@ -73,12 +54,7 @@ public struct JobDefinition: Codable, Sendable, Equatable {
                 batchSize: spec.batchSize, maxChunkChars: spec.maxChunkChars, onBadRecord: spec.onBadRecord.rawValue)
             switch spec.source {
             case .file(let url): ingest.source = url.path
-            case .inline(let messages):
-                ingest.messages = messages.map {
-                    InlineMessage(
-                        user: $0.user, session: $0.session, position: $0.position, id: $0.id, role: $0.role,
-                        content: $0.content, createdAt: $0.createdAt?.timeIntervalSinceReferenceDate, line: $0.line)
-                }
+            case .inline(let messages): ingest.messages = messages
             }
             self.ingest = ingest
         case .query(let spec):
@@ -88,8 +64,7 @@ public struct JobDefinition: Codable, Sendable, Equatable {
                 maxWords: spec.limits.maxWords)
             switch spec.source {
             case .file(let url): query.source = url.path
-            case .inline(let items):
-                query.queries = items.map { InlineQuery(user: $0.user, query: $0.query, line: $0.line) }
+            case .inline(let items): query.queries = items
             }
             self.query = query
         }
@@ -103,14 +78,7 @@ public struct JobDefinition: Codable, Sendable, Equatable {
             let source: Source<Message>
             switch (ingest.source, ingest.messages) {
             case (let path?, nil): source = .file(URL(fileURLWithPath: path))
-            case (nil, let messages?):
-                source = .inline(
-                    messages.map {
-                        Message(
-                            user: $0.user, session: $0.session, position: $0.position, id: $0.id, role: $0.role,
-                            content: $0.content,
-                            createdAt: $0.createdAt.map(Date.init(timeIntervalSinceReferenceDate:)), line: $0.line)
-                    })
+            case (nil, let messages?): source = .inline(messages)
             default: throw Invalid(job: name, reason: "an ingest job needs exactly one of source and messages")
             }
             kind = .ingest(
@@ -121,8 +89,7 @@ public struct JobDefinition: Codable, Sendable, Equatable {
             let source: Source<QueryItem>
             switch (query.source, query.queries) {
             case (let path?, nil): source = .file(URL(fileURLWithPath: path))
-            case (nil, let items?):
-                source = .inline(items.map { QueryItem(user: $0.user, query: $0.query, line: $0.line) })
+            case (nil, let items?): source = .inline(items)
             default: throw Invalid(job: name, reason: "a query job needs exactly one of source and queries")
             }
             kind = .query(

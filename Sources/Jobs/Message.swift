@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The store identifies a message by its `id` when the source gives one, else by its time, role and content, else by
 /// its position and content (the README's "Exactly once"), so running the same ingest twice stores it once.
-public struct Message: Sendable, Equatable {
+public struct Message: Sendable, Equatable, Codable {
     public var user: String
     public var session: String
     /// The message's own place in its source: the 0-based index of its line in a JSON Lines file, blank and bad
