@@ -222,12 +222,14 @@ import Testing
         }
     }
 
-    @Test func pingSaysItGoesThroughAConnectionPooler() async throws {
+    @Test func pingAndDoctorSayTheyGoThroughAConnectionPooler() async throws {
         try await PgBouncerProcess.with(poolSize: 1) { bouncer in
             let output = try await WorkerProcess.run(
                 ["ping", "--count", "2"], environment: ["DATABASE_URL": bouncer.url])
             #expect(output.status == 0, "\(output.combined)")
             #expect(output.stdout.contains("through a connection pooler"), "\(output.stdout)")
+            let doctor = try await WorkerProcess.run(["doctor"], environment: ["DATABASE_URL": bouncer.url])
+            #expect(doctor.stderr.contains("worker doctor: through a connection pooler"), "\(doctor.combined)")
             let direct = try await WorkerProcess.run(["ping", "--count", "2"])
             #expect(direct.status == 0 && !direct.stdout.contains("pooler"), "\(direct.combined)")
         }
