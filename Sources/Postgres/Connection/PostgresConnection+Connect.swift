@@ -54,11 +54,11 @@ extension PostgresConnection {
             configuration: configuration,
             noticeSink: sink
         )
+        if configuration.isPoolerConsole { return connection }
         // Timestamps are read in ISO form; a server or role configured otherwise is switched for this session
         // (PgBouncer tracks DateStyle per client and sets it on every server connection it lends, so this holds
         // through it too). In the same round trip, the server process that runs the statement: not the one libpq
         // was told of when a pooler sits between (``throughPooler``). The simple query protocol names no statement.
-        if configuration.isPoolerConsole { return connection }
         let dateStyle = PQparameterStatus(handle, "DateStyle").map { String(cString: $0) } ?? ""
         let whoAnswers = "SELECT pg_catalog.pg_backend_pid()"
         let answer = try await connection.simpleQuery(
