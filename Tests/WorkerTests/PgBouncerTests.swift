@@ -156,7 +156,11 @@ import Testing
             ).rows[0].decode((Int32, String).self)
             #expect(server == serverAfterTimeout)
             #expect(setting == "0")
-            // And the same statement on it still works, again and again, with no prepared statement to collide.
+            // And the same statement on it still works, again and again, with no prepared statement to collide:
+            // the one server connection both clients used holds none.
+            let named = try await next.query("SELECT count(*) FROM pg_prepared_statements").rows[0].decode(
+                0, as: Int.self)
+            #expect(named == 0)
             for _ in 0..<3 { _ = try await next.query("SELECT 1", statementTimeout: .seconds(5)) }
         }
     }
