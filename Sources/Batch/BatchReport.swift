@@ -130,6 +130,21 @@ public struct BatchReport: Sendable, Codable {
         public var serverBackendsLeft: [Int32]?
         /// Why the server could not be asked (`not checked: …`); the verdict is then unknown and `ok` false.
         public var serverCheckError: String?
+        /// How many connections the batch's pool opened (replacements included), each of which must be closed once
+        /// the pool is: the client's side of the check, which needs no server.
+        public var clientConnectionsChecked: Int?
+        /// Those still open after the pool closed.
+        public var clientConnectionsOpen: Int?
+        /// The pool's connections went through a connection pooler (PgBouncer): the process ids libpq had are the
+        /// pooler's keys, and the server connections behind it are the pooler's to keep, so the server's
+        /// `pg_stat_activity` is not asked (`server_backends_checked` is nil); the pooler's admin console is.
+        public var throughPooler: Bool?
+        /// The connections of this process that the pooler's admin console (`SHOW CLIENTS`) still lists after the
+        /// pool closed; nil when it was not asked.
+        public var poolerClientsLeft: Int?
+        /// Why the pooler's admin console could not be asked (e.g. the user is not in its `admin_users` or
+        /// `stats_users`): only the client's side was checked then.
+        public var poolerCheckError: String?
 
         public struct Lease: Sendable, Codable {
             public var pool: String
@@ -159,6 +174,11 @@ public struct BatchReport: Sendable, Codable {
             case serverConnectionsLeft = "server_connections_left"
             case serverBackendsLeft = "server_backends_left"
             case serverCheckError = "server_check_error"
+            case clientConnectionsChecked = "client_connections_checked"
+            case clientConnectionsOpen = "client_connections_open"
+            case throughPooler = "through_pooler"
+            case poolerClientsLeft = "pooler_clients_left"
+            case poolerCheckError = "pooler_check_error"
         }
     }
 

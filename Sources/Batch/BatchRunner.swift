@@ -250,7 +250,8 @@ public struct BatchRunner: Sendable {
     }
 
     /// Lets go of the batch's pool reference (closing the pool) and runs the leak check: the manager's side (leases,
-    /// references, pools) and the server's (every backend the pool opened must be gone).
+    /// references, pools), the connections' (every one the pool opened must be closed) and the server's (every
+    /// backend the pool opened must be gone; through a connection pooler, the pooler's client list instead).
     public func finish(
         _ batchReference: GlobalConnectionManager.Reference,
         before: Int?
@@ -273,24 +274,47 @@ public struct BatchRunner: Sendable {
             openPools: leakReport.openPools,
             serverConnectionsBefore: before
         )
-        // Only backends this pool opened count; other programs may share the application name. A pool that opened
-        // none (the server was never reached) leaves nothing to ask about. Asking is retried like any unit: a server
-        // at its connection limit frees the pool's slots a moment after the pool closes, not at once.
-        let pids = pool.openedBackendPIDs
-        do {
-            let left =
-                pids.isEmpty
-                ? []
-                : try await options.retry.run {
-                    try await ServerConnectionCount.backendsLeft(among: pids, configuration: settings.connection)
-                }
-            leaks.serverBackendsChecked = pids.count
-            leaks.serverConnectionsLeft = left.count
-            leaks.serverBackendsLeft = left
-            leaks.ok = leaks.ok && left.isEmpty
-        } catch {
-            leaks.serverCheckError = "not checked: \(FailureDiagnosis(error).summary)"
-            leaks.ok = false
+        // The client's side: every connection the pool opened is closed now.
+        let opened = pool.openedConnections
+        let stillOpen = opened.filter { !$0.isClosed }
+        leaks.clientConnectionsChecked = opened.count
+        leaks.clientConnectionsOpen = stillOpen.count
+        leaks.ok = leaks.ok && stillOpen.isEmpty
+        // The server's side. Only backends this pool opened count; other programs may share the application name. A
+        // pool that opened none (the server was never reached) leaves nothing to ask about. Asking is retried like
+        // any unit: a server at its connection limit frees the pool's slots a moment after the pool closes.
+        let pooled = opened.filter(\.throughPooler)
+        leaks.throughPooler = !pooled.isEmpty
+        let pids = opened.filter { !$0.throughPooler }.map(\.backendPID)
+        if pooled.isEmpty || !pids.isEmpty {
+            do {
+                let left =
+                    pids.isEmpty
+                    ? []
+                    : try await options.retry.run {
+                        try await ServerConnectionCount.backendsLeft(among: pids, configuration: settings.connection)
+                    }
+                leaks.serverBackendsChecked = pids.count
+                leaks.serverConnectionsLeft = left.count
+                leaks.serverBackendsLeft = left
+                leaks.ok = leaks.ok && left.isEmpty
+            } catch {
+                leaks.serverCheckError = "not checked: \(FailureDiagnosis(error).summary)"
+                leaks.ok = false
+            }
+        }
+        // Through a pooler, server connections stay open in the pooler's pool by design and the process ids libpq
+        // had are the pooler's keys: its admin console is asked which of this process's connections it still
+        // serves. Not every user may use the console; the client's side stands alone then, and the report says so.
+        if !pooled.isEmpty {
+            do {
+                let left = try await ServerConnectionCount.poolerClientsLeft(
+                    of: pooled, configuration: settings.connection)
+                leaks.poolerClientsLeft = left
+                leaks.ok = leaks.ok && left == 0
+            } catch {
+                leaks.poolerCheckError = "not checked: \(FailureDiagnosis(error).summary)"
+            }
         }
         return (statistics, leaks)
     }

@@ -79,23 +79,38 @@ extension BatchReport {
     }
 
     private var leakLine: String {
-        let server: String
+        var connections: String?
+        if let checked = leaks.clientConnectionsChecked, let open = leaks.clientConnectionsOpen {
+            connections = "connections: \(checked) opened, \(open) still open"
+        }
+        var server: String
         if let checked = leaks.serverBackendsChecked, let left = leaks.serverBackendsLeft {
             let pids = left.isEmpty ? "" : " (pid \(left.map(String.init).joined(separator: ", ")))"
             server = "server: checked \(checked) backends, \(left.count) left\(pids)"
+        } else if leaks.throughPooler == true, leaks.serverCheckError == nil {
+            server = "server: not asked, the connections went through a connection pooler, which keeps its own"
         } else {
             server = "server \(leaks.serverCheckError ?? "not checked")"
         }
+        if leaks.throughPooler == true {
+            if let left = leaks.poolerClientsLeft {
+                server += "; pooler: \(left) of this process's clients left"
+            } else {
+                server += "; pooler \(leaks.poolerCheckError ?? "not checked")"
+            }
+        }
         let clientSide = "no lease outstanding, no pool reference left, every pool closed"
-        if leaks.ok { return "no leaks: \(clientSide); \(server)" }
+        let checked = [connections, server].compactMap { $0 }.joined(separator: "; ")
+        if leaks.ok { return "no leaks: \(clientSide); \(checked)" }
         var parts: [String] = []
         for lease in leaks.outstandingLeases {
             parts.append("lease held by \(lease.job) at \(lease.callSite) for \(seconds(lease.heldS))")
         }
         for reference in leaks.activeReferences { parts.append("reference of \(reference.holder) not released") }
         for pool in leaks.openPools { parts.append("pool \(pool) not closed") }
+        if let open = leaks.clientConnectionsOpen, open > 0, let connections { parts.append(connections) }
         // Clean on the client, but the server could not say: the verdict is unknown, not a leak found.
-        if parts.isEmpty, leaks.serverBackendsLeft == nil { return "leak check incomplete: \(clientSide); \(server)" }
+        if parts.isEmpty, leaks.serverCheckError != nil { return "leak check incomplete: \(clientSide); \(checked)" }
         parts.append(server)
         return "LEAK: " + parts.joined(separator: "; ")
     }

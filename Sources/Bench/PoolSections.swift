@@ -95,7 +95,7 @@ struct PoolSections: Sendable {
         try await bench.withWarmPool(size: size) { pool in
             try await bench.warmUp(pool, size: size)
             _ = try await pgbench(script, mode: "extended", perClient: 100, log: "pgbench-warm-up")
-            let server = pool.openedBackendPIDs.first.flatMap(ServerCPU.init(backendPID:))
+            let server = pool.openedConnections.first.flatMap { ServerCPU(backendPID: $0.serverPIDAtConnect) }
             /// Runs `body` and records the server's CPU per transaction while it ran.
             func measured<Value>(_ list: inout [Double], _ body: () async throws -> Value) async rethrows -> Value {
                 let before = server?.seconds()

@@ -36,8 +36,9 @@ public final class ConnectionPool: Sendable {
         /// The connect failure last logged as a warning; the same one again goes to the debug log, so an outage
         /// costs one warning, not one per attempt. Cleared when a connection opens.
         var loggedConnectFailure: String?
-        /// Server process ids of every connection this pool opened, for the server side of the leak check.
-        var openedBackendPIDs: [Int32] = []
+        /// Every connection this pool opened, for the leak check: each must be closed once the pool is, and (on a
+        /// direct connection) its server process gone. Closed ones keep only their small Swift object alive.
+        var opened: [PostgresConnection] = []
         /// Counts timers set and cancelled: a timer whose number is no longer this one was replaced or cancelled.
         var timerGeneration = 0
         /// Resumed to stop the current timer before its deadline.
@@ -305,9 +306,10 @@ public final class ConnectionPool: Sendable {
         }
     }
 
-    /// The server process ids of every connection this pool has opened, so a leak check can ask the server whether
-    /// any of them is still there, unconfused by other programs using the same `application_name`.
-    public var openedBackendPIDs: [Int32] { core.withLock { $0.openedBackendPIDs } }
+    /// Every connection this pool has opened, replacements included, so a leak check can see that each is closed
+    /// and ask the server whether its process is still there, unconfused by other programs using the same
+    /// `application_name`.
+    public var openedConnections: [PostgresConnection] { core.withLock { $0.opened } }
 
     /// A lease still held: who holds it, from where, for how long, on which server process.
     public struct OutstandingLease: Sendable, Equatable {
@@ -422,7 +424,7 @@ public final class ConnectionPool: Sendable {
     private func open(_ id: PoolStateMachine.ConnectionID) async {
         do {
             let connection = try await PostgresConnection.connect(configuration, logger: logger)
-            recordOpenedBackend(connection.backendPID)
+            recordOpened(connection)
             perform(
                 core.withLock { core in
                     core.connections[id] = connection
@@ -444,10 +446,10 @@ public final class ConnectionPool: Sendable {
         }
     }
 
-    /// Adds a backend to those the leak check asks the server about once the pool has closed: every connection
-    /// this pool opens is recorded here before anyone can lease it.
-    func recordOpenedBackend(_ pid: Int32) {
-        core.withLock { $0.openedBackendPIDs.append(pid) }
+    /// Adds a connection to those the leak check looks at once the pool has closed: every connection this pool
+    /// opens is recorded here before anyone can lease it.
+    func recordOpened(_ connection: PostgresConnection) {
+        core.withLock { $0.opened.append(connection) }
     }
 
     private func error(for failure: PoolStateMachine.Failure, lastConnectError: (any Error)?) -> any Error {

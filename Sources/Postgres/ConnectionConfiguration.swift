@@ -10,9 +10,13 @@ public struct ConnectionConfiguration: Sendable {
     /// libpq keywords and their values, in the order given.
     private(set) var parameters: [(keyword: String, value: String)]
 
-    /// Reuse named prepared statements per connection. Switch off behind PgBouncer in transaction mode, which cannot
-    /// keep named statements across transactions.
+    /// Reuse named prepared statements per connection. A connection that finds a pooler between it and the server
+    /// runs its statements unnamed whatever this says (``PostgresConnection/throughPooler``).
     public var usePreparedStatements = true
+
+    /// The target is a connection pooler's admin console (PgBouncer's database `pgbouncer`), which runs only its own
+    /// commands (`SHOW …`) through the simple query protocol: opening the connection asks it nothing.
+    public var isPoolerConsole = false
 
     /// How long a query may take to end after its cancel request before the connection is declared broken.
     var cancelTimeout: Duration = .seconds(10)

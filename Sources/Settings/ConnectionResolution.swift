@@ -81,7 +81,7 @@ struct ConnectionResolution {
         resolvePreparedStatements(lookup: lookup, problems: &problems)
     }
 
-    /// `prepared_statements: false` for PgBouncer in transaction mode, which cannot keep named statements; not a
+    /// `prepared_statements: false` never names a statement (a connection through a pooler names none anyway); not a
     /// libpq keyword, so a URL never sets it.
     private mutating func resolvePreparedStatements(lookup: SettingLookup, problems: inout [SettingsError.Problem]) {
         let values = ResolvedKeys([.preparedStatements], lookup: lookup, problems: &problems)

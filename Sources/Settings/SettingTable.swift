@@ -92,7 +92,8 @@ extension SettingKey {
         case .preparedStatements:
             SettingDefinition(
                 .postgres, .choice(["true", "false"]), default: "true",
-                "false for PgBouncer in transaction mode, which cannot keep named statements")
+                "reuse named prepared statements; false never names them, and through a connection pooler (found at connect) statements run unnamed anyway"
+            )
         case .poolSize:
             SettingDefinition(
                 .postgres, .wholeNumber(0...ValueRule.maximumConnections), default: "10",

@@ -37,6 +37,12 @@ struct DoctorCommand: AsyncParsableCommand {
                 + "recycle \(format(loaded.pool.maxLifetime?.seconds ?? 0)) s")
         do {
             _ = try await doctor.serverConnections()
+            if try await doctor.throughPooler() {
+                printError(
+                    "worker doctor: through a connection pooler: the server's counts below are of the pooler's server "
+                        + "connections, which it keeps open and lends to every client by design; the leak check of "
+                        + "worker run checks the client's side and the pooler's client list instead")
+            }
         } catch {
             printError("worker: doctor: cannot reach the database: \(doctor.configuration.redact("\(error)"))")
             throw ExitCode.cannotConnect(error)
@@ -243,6 +249,16 @@ struct Doctor: Sendable {
     }
 
     // MARK: The server's side
+
+    /// Whether a connection pooler sits between the doctor and the server (``PostgresConnection/throughPooler``),
+    /// asked on a connection under the monitor's name, which no count sees.
+    func throughPooler() async throws -> Bool {
+        var probe = configuration
+        probe["application_name"] = applicationName + "-monitor"
+        let connection = try await PostgresConnection.connect(probe)
+        defer { connection.close() }
+        return connection.throughPooler
+    }
 
     /// The doctor's backends on the server (its monitor connection has a name of its own and is not counted).
     func serverConnections() async throws -> Int {

@@ -89,7 +89,14 @@ struct Ping: AsyncParsableCommand {
         }
         samples.sort()
         print("database:  \(connection.target)")
-        print("server:    PostgreSQL \(connection.serverVersionText) (backend pid \(connection.backendPID))")
+        if connection.throughPooler {
+            // The pid libpq has is the pooler's key for this client; each statement may run on another server process.
+            print(
+                "server:    PostgreSQL \(connection.serverVersionText) through a connection pooler (server pid "
+                    + "\(connection.serverPIDAtConnect) at connect; \(connection.backendPID) is the pooler's key)")
+        } else {
+            print("server:    PostgreSQL \(connection.serverVersionText) (backend pid \(connection.backendPID))")
+        }
         print("connect:   \(milliseconds(connectTime)) ms")
         print(
             "latency:   min \(milliseconds(samples[0])) ms, median \(milliseconds(samples[samples.count / 2])) ms,"

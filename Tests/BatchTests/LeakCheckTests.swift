@@ -8,7 +8,8 @@ import Testing
 @testable import ConnectionPool
 
 /// The server's side of the leak check really asks the server: a backend the batch's pool is told it opened, and that
-/// outlives the pool, fails the check, exit 3, by its process id; the client's side stays clean meanwhile.
+/// outlives the pool, fails the check, exit 3, by its process id; the manager's side stays clean meanwhile, and the
+/// connections' side sees that one connection still open.
 @Suite struct LeakCheckTests {
     @Test func aBackendLeftOnTheServerFailsTheCheckByItsPID() async throws {
         let fixture = try BatchFixture("server-leak")
@@ -35,7 +36,7 @@ import Testing
         options.progress = { progress in
             guard case .started = progress else { return }
             let reference = manager.pool(for: settings.connection, settings: settings.pool, holder: "leak test")
-            reference.pool.recordOpenedBackend(stray.backendPID)
+            reference.pool.recordOpened(stray)
             Task {
                 await manager.release(reference)
                 try await locker.execute(script: "COMMIT")
@@ -51,6 +52,8 @@ import Testing
         #expect(report.leaks.serverBackendsChecked == opened + 1)
         #expect(report.leaks.serverBackendsLeft == [stray.backendPID])
         #expect(report.leaks.serverConnectionsLeft == 1)
+        #expect(report.leaks.clientConnectionsChecked == opened + 1 && report.leaks.clientConnectionsOpen == 1)
+        #expect(report.leaks.throughPooler == false)
         #expect(!report.leaks.ok)
         #expect(report.exitStatus(failOnLeak: true).rawValue == 3)
         #expect(report.exitStatus(failOnLeak: false).rawValue == 0)

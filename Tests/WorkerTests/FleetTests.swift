@@ -21,34 +21,38 @@ import Testing
         /// Runs `body` with a new fleet and removes it afterwards (its workers, PgBouncer, database and folder),
         /// also when `body` throws.
         static func with(poolSize: Int, _ body: (Fleet) async throws -> Void) async throws {
-            let fleet = try await start(poolSize: poolSize)
-            do {
-                try await body(fleet)
-            } catch {
-                await fleet.remove()
-                throw error
-            }
-            await fleet.remove()
-        }
-
-        private static func start(poolSize: Int) async throws -> Fleet {
             let url = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"], "run through make test")
             let suffix = UInt32.random(in: 0...UInt32.max)
             let database = "fleet_\(suffix)"
             let main = try await PostgresConnection.connect(try ConnectionConfiguration(url))
+            defer { main.close() }
             try await main.execute(script: "CREATE DATABASE \(database)")
-            main.close()
-            var components = try #require(URLComponents(string: url))
-            components.path = "/" + database
-            let directURL = try #require(components.string)
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mw-fleet-\(suffix)")
-            for subfolder in ["data", "out"] {
-                try FileManager.default.createDirectory(
-                    at: folder.appendingPathComponent(subfolder), withIntermediateDirectories: true)
+            do {
+                for subfolder in ["data", "out"] {
+                    try FileManager.default.createDirectory(
+                        at: folder.appendingPathComponent(subfolder), withIntermediateDirectories: true)
+                }
+                var components = try #require(URLComponents(string: url))
+                components.path = "/" + database
+                let directURL = try #require(components.string)
+                try await PgBouncerProcess.with(serverURL: directURL, poolSize: poolSize) { bouncer in
+                    let admin = try await PostgresConnection.connect(try ConnectionConfiguration(directURL))
+                    let fleet = Fleet(
+                        folder: folder, database: database, directURL: directURL, bouncer: bouncer, admin: admin)
+                    defer {
+                        for pid in fleet.spawned.withLock({ $0 }) { kill(pid, SIGKILL) }
+                        admin.close()
+                    }
+                    try await body(fleet)
+                }
+            } catch {
+                try? FileManager.default.removeItem(at: folder)
+                try? await main.execute(script: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+                throw error
             }
-            let bouncer = try await PgBouncerProcess.start(serverURL: directURL, poolSize: poolSize)
-            let admin = try await PostgresConnection.connect(try ConnectionConfiguration(directURL))
-            return Fleet(folder: folder, database: database, directURL: directURL, bouncer: bouncer, admin: admin)
+            try? FileManager.default.removeItem(at: folder)
+            try await main.execute(script: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
         }
 
         func write(_ name: String, _ text: String) throws {
@@ -138,17 +142,6 @@ import Testing
             return total
         }
 
-        func remove() async {
-            for pid in spawned.withLock({ $0 }) { kill(pid, SIGKILL) }
-            admin.close()
-            await bouncer.stop()
-            try? FileManager.default.removeItem(at: folder)
-            guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"],
-                let main = try? await PostgresConnection.connect(try ConnectionConfiguration(url))
-            else { return }
-            try? await main.execute(script: "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
-            main.close()
-        }
     }
 
     /// Waits for every process to exit (at most `timeout`), calling `sample` meanwhile.

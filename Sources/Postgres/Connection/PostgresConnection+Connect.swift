@@ -54,11 +54,17 @@ extension PostgresConnection {
             configuration: configuration,
             noticeSink: sink
         )
-        // Timestamps are read in ISO form; a server or role configured otherwise is switched for this session.
+        if configuration.isPoolerConsole { return connection }
+        // Timestamps are read in ISO form; a server or role configured otherwise is switched for this session
+        // (PgBouncer tracks DateStyle per client and sets it on every server connection it lends, so this holds
+        // through it too). In the same round trip, the server process that runs the statement: not the one libpq
+        // was told of when a pooler sits between (``throughPooler``). The simple query protocol names no statement.
         let dateStyle = PQparameterStatus(handle, "DateStyle").map { String(cString: $0) } ?? ""
-        if !dateStyle.hasPrefix("ISO") {
-            try await connection.execute(script: "SET DateStyle TO ISO")
-        }
+        let whoAnswers = "SELECT pg_catalog.pg_backend_pid()"
+        let answer = try await connection.simpleQuery(
+            dateStyle.hasPrefix("ISO") ? whoAnswers : "SET DateStyle TO ISO; " + whoAnswers)
+        guard let row = answer.rows.first else { throw connection.unexpected("pg_backend_pid() returned no row") }
+        connection.serverPIDAtConnect = try row.decode(0, as: Int32.self)
         return connection
     }
 

@@ -41,7 +41,7 @@ extension PostgresConnection {
             var steps: [PipelineStep] = []
             for (sql, parameters) in statements {
                 var name: String?
-                if configuration.usePreparedStatements {
+                if usesNamedStatements {
                     let signature = StatementSignature(sql: sql, types: parameters.types)
                     name = preparedStatements.name(for: signature) ?? prepares[signature]
                     if name == nil, preparedStatements.hasRoom(besides: prepares.count) {

@@ -11,7 +11,7 @@ extension PostgresConnection {
         try await exclusively {
             let encoded = try EncodedParameters(parameters)
             var name: String?
-            if configuration.usePreparedStatements {
+            if usesNamedStatements {
                 name = try await preparedStatement(for: sql, types: encoded.types)
                 // A cancel or close that came during the prepare round trip found an idle backend: honour it here.
                 try Task.checkCancellation()
@@ -37,9 +37,15 @@ extension PostgresConnection {
 
     /// Runs SQL text without parameters, possibly several statements (for schema scripts); stops at the first error.
     public func execute(script: String) async throws {
-        _ = try await exclusively {
-            try check(PQsendQuery(handle, script))
-            return try await finishStatement(allowEmpty: true)
+        _ = try await simpleQuery(script, allowEmpty: true)
+    }
+
+    /// Runs SQL text without parameters through the simple query protocol, which names no statement (PgBouncer's
+    /// admin console takes nothing else); returns the last statement's result.
+    public func simpleQuery(_ sql: String, allowEmpty: Bool = false) async throws -> PostgresResult {
+        try await exclusively {
+            try check(PQsendQuery(handle, sql))
+            return try await finishStatement(allowEmpty: allowEmpty)
         }
     }
 

@@ -53,4 +53,8 @@ extension PostgresConnection {
         if PQstatus(handle) != CONNECTION_OK || noticeSink.serverEndedSession { broken = true }
         return !broken
     }
+
+    /// Whether the connection is closed: its libpq handle finished and its socket given back. A connection that
+    /// ``close()`` was asked to close while another task used it is closed once that task lets go of it.
+    public var isClosed: Bool { claim.isClosed }
 }

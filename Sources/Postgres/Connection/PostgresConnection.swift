@@ -46,8 +46,16 @@ import Support
 public final class PostgresConnection: @unchecked Sendable {
     /// The masked URL of the database this connection reached.
     public let target: String
-    /// The server's process id for this connection (`pg_backend_pid()`), as `pg_stat_activity.pid` shows it.
+    /// The process id libpq was given for this connection (`PQbackendPID`, the key a cancel request names). On a
+    /// direct connection it is the server's process (`pg_backend_pid()`, `pg_stat_activity.pid`); through a
+    /// connection pooler such as PgBouncer it is the pooler's own key for this client, which no server process has.
     public let backendPID: Int32
+    /// What `SELECT pg_backend_pid()` answered when the connection opened: the server process that ran it. Written
+    /// once by ``connect(_:logger:)`` before it returns the connection, never afterwards, so any task may read it.
+    public internal(set) var serverPIDAtConnect: Int32 = 0
+    /// The client's end of the connection as `address:port` when it is TCP; nil for a unix socket. What a pooler's
+    /// client list (PgBouncer's `SHOW CLIENTS`) names this connection by.
+    public let localEndpoint: String?
     /// When the connection was opened.
     let openedAt: Date
     /// The server's version as an integer, e.g. `150018` for 15.18.
@@ -69,6 +77,17 @@ public final class PostgresConnection: @unchecked Sendable {
     var broken = false
     var preparedStatements = PreparedStatementCache()
 
+    /// Whether a connection pooler sits between this connection and the server: the server process that answered
+    /// at connect is not the one libpq was told of. Through a pooler in transaction mode each transaction may run on
+    /// another server connection, so nothing may rely on the session lasting, named prepared statements included.
+    public var throughPooler: Bool { serverPIDAtConnect != backendPID }
+
+    /// Whether statements are prepared under names and reused: when the configuration allows it
+    /// (`prepared_statements`) and the connection is direct. Through a pooler a name prepared in one transaction
+    /// may be missing (26000) or taken (42P05) on the server connection the next one lands on, so statements run
+    /// unnamed there, which costs a parse per statement and never fails that way.
+    var usesNamedStatements: Bool { configuration.usePreparedStatements && !throughPooler }
+
     init(
         handle: OpaquePointer,
         reactor: SocketReactor,
@@ -81,6 +100,7 @@ public final class PostgresConnection: @unchecked Sendable {
         self.configuration = configuration
         self.noticeSink = noticeSink
         backendPID = PQbackendPID(handle)
+        localEndpoint = Self.localEndpoint(of: PQsocket(handle))
         openedAt = Date()
         serverVersion = Int(PQserverVersion(handle))
         serverVersionText = PQparameterStatus(handle, "server_version").map { String(cString: $0) } ?? ""
@@ -93,6 +113,32 @@ public final class PostgresConnection: @unchecked Sendable {
             reactor.interrupt(owner: owner)
         }
         target = Self.describe(handle)
+    }
+
+    /// `address:port` of a TCP socket's own end, numeric; nil for another kind of socket or when it cannot be read.
+    private static func localEndpoint(of socket: Int32) -> String? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let family = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                getsockname(socket, address, &length) == 0 ? Int32(address.pointee.sa_family) : AF_UNSPEC
+            }
+        }
+        guard family == AF_INET || family == AF_INET6 else { return nil }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        var port = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        let status = withUnsafePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                getnameinfo(
+                    address, length, &host, socklen_t(host.count), &port, socklen_t(port.count),
+                    NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        guard status == 0 else { return nil }
+        func text(_ characters: [CChar]) -> String {
+            String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return text(host) + ":" + text(port)
     }
 
     deinit {
