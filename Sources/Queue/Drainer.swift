@@ -225,8 +225,7 @@ private struct DrainLoop: Sendable {
             do {
                 let listening = try await PostgresConnection.connect(configuration)
                 defer { listening.close() }
-                let pid = try await listening.query("SELECT pg_backend_pid()").rows.first?.decode(0, as: Int32.self)
-                guard pid == listening.backendPID else {
+                guard !listening.throughPooler else {
                     logger.info(
                         "the database is reached through a connection pooler: polling for work every \(options.pollInterval)"
                     )
