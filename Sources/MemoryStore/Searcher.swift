@@ -25,9 +25,10 @@ import Postgres
 ///   shrinks with `length`, and a message holding a term `tf` times is at least `tf` tokens long (for `b` in 0...1 and
 ///   `k1 ≥ 0`, which ``Ranking`` is given by the settings). The messages holding every term are scored first; when
 ///   there are K of them, the K-th best score is a floor the final K-th cannot be below. A message whose terms'
-///   ceilings add up to less than the floor scores less than K others, so the candidates are the messages holding a
-///   set of terms whose ceilings reach it: the tsquery ORs, for each smallest such set, the AND of its terms. Three
-///   common words of the bench's 50,000-message user are in 15,274 messages; two of them in 2,390. The floor is
+///   ceilings add up to less than the floor scores less than K others, so the other candidates are the messages
+///   holding a set of terms whose ceilings reach it, but not every term (those were scored): the tsquery ORs, for
+///   each smallest such set, the AND of its terms, and ANDs that with NOT all terms. The best K of both are the hits.
+///   Three common words of the bench's 50,000-message user are in 15,274 messages; two of them in 2,390. The floor is
 ///   lowered by 1e-9 of itself and a set counts as smallest unless it is 1e-6 past the floor without its least
 ///   term, so rounding can only keep a message, never drop one.
 /// - **A candidate is scored by C functions of the core, without a subquery.** `ts_rank(v, q, 2)` is
@@ -36,9 +37,10 @@ import Postgres
 ///   and a vector holds far fewer than 2^23 tokens); it is never 0/0, since a candidate holds a query term. A term's
 ///   `tf` is the same count over the vector filtered to that term: its positions set to weight A, all others
 ///   keeping `to_tsvector`'s D, then `ts_filter` to A. The first ``writtenOutTerms`` terms are written out, one
-///   expression each (a query's unused ones are NULL); a query with more terms is scored by a subquery over its terms
-///   per candidate. On the bench's 50,000-message user (a machine shared with other work), 9,759 candidates of one
-///   term took 27 ms, eight terms written out 7 µs a candidate, nine terms 13 µs (the statement before this, 14).
+///   expression each (a CASE on the query's number of terms computes only its own); a query with more terms is
+///   scored by a subquery over its terms per candidate. On the bench's 50,000-message user (a machine shared with
+///   other work), 9,759 candidates of one term took 27 ms, eight terms written out 7 µs a candidate, nine terms 13 µs
+///   (the statement before this, 14).
 ///
 /// `OFFSET 0` keeps a subquery that computes a value used more than once from being merged into the query above it,
 /// which would compute the value again for every use.
@@ -81,7 +83,8 @@ enum Searcher {
                        array_agg(\(quoted) ORDER BY t.number) AS quoted,
                        array_agg(t.idf * (c.k1 + 1) / (1 + c.k1 * c.b / c.average_length) ORDER BY t.number)
                            AS ceilings,
-                       bool_and(c.k1 >= 0 AND c.b BETWEEN 0 AND 1) AS bounded,
+                       count(*) BETWEEN 2 AND \(writtenOutTerms) AND bool_and(c.k1 >= 0 AND c.b BETWEEN 0 AND 1)
+                           AS pruned,
                        string_agg(\(quoted), ' | ' ORDER BY t.number)::tsquery AS any_term,
                        string_agg(\(quoted), ' & ' ORDER BY t.number)::tsquery AS every_term
                 FROM terms AS t CROSS JOIN corpus AS c
@@ -90,9 +93,10 @@ enum Searcher {
                 SELECT a.*,
                        \(slotColumns.joined(separator: ",\n           "))
                 FROM arrays AS a
-            ), holding_every_term AS (\(scored(table("messages"), where: "q.bounded AND q.n BETWEEN 2 AND \(writtenOutTerms) AND m.tsv @@ q.every_term"))
+            ), holding_every_term AS (\(scored(table("messages"), where: "q.pruned AND m.tsv @@ q.every_term"))
             ), threshold AS (
-                SELECT CASE WHEN count(*) = $3::int8 THEN min(s.score) * (1 - 1e-9) ELSE 0 END AS score FROM holding_every_term AS s
+                SELECT CASE WHEN count(*) = $3::int8 THEN min(s.score) * (1 - 1e-9) ELSE 0 END AS score
+                FROM holding_every_term AS s
             ), clauses AS (
                 SELECT '(' || array_to_string(
                            array(SELECT q.quoted[i] FROM generate_subscripts(q.quoted, 1) AS i
@@ -105,12 +109,20 @@ enum Searcher {
                     FROM generate_subscripts(q.ceilings, 1) AS i
                     WHERE s.term_set & (1 << (i - 1)) <> 0
                 ) AS b
-                WHERE q.n <= \(writtenOutTerms) AND b.ceiling >= h.score
+                WHERE q.pruned AND b.ceiling >= h.score
                   AND b.ceiling - b.least_ceiling <= h.score * (1 + 1e-6)
             ), candidates AS (
-                SELECT coalesce((SELECT string_agg(c.clause, ' | ')::tsquery FROM clauses AS c), q.any_term) AS query
+                SELECT CASE WHEN q.pruned
+                            THEN coalesce((SELECT string_agg(c.clause, ' | ')::tsquery FROM clauses AS c), q.any_term)
+                                 && (!! q.every_term)
+                            ELSE q.any_term
+                       END AS query
                 FROM query AS q
-            ), best AS (\(scored(table("messages"), where: "m.tsv @@ (SELECT k.query FROM candidates AS k)"))
+            ), others AS (\(scored(table("messages"), where: "m.tsv @@ (SELECT k.query FROM candidates AS k)"))
+            ), best AS (
+                SELECT * FROM holding_every_term UNION ALL SELECT * FROM others
+                ORDER BY score DESC, created_at DESC, id DESC
+                LIMIT $3::int8
             )
             SELECT m.id, m.session_id, m.source_id, m.position, m.content, b.created_at, b.score
             FROM best AS b JOIN \(table("messages")) AS m ON m.id = b.id
@@ -123,10 +135,15 @@ enum Searcher {
     /// The best `$3` of the user's messages matching `condition` (over `m`, with `q` the query), as id, created_at
     /// and score, best first; see the type's notes.
     private static func scored(_ messages: String, where condition: String) -> String {
-        let written = slots.map { "coalesce(\(weight(idf: "q.idf\($0)", tf: "m.tf\($0)")), 0)" }
-        let counts = slots.map { "\(tokens(of: "m.f\($0)", matching: "q.word\($0)")) AS tf\($0)" }
+        let weights = slots.map { "coalesce(\(weight(idf: "q.idf\($0)", tf: "m.tf\($0)")), 0)" }
+        let written = slots.map { count in
+            "WHEN \(count) THEN \(weights.prefix(count).joined(separator: " + "))"
+        }
+        let counts = slots.map {
+            "CASE WHEN q.n >= \($0) THEN \(tokens(of: "m.f\($0)", matching: "q.word\($0)")) END AS tf\($0)"
+        }
         let filtered = slots.map {
-            "CASE WHEN m.tsv @@ q.word\($0) THEN ts_filter(setweight(m.tsv, 'A', q.lexeme\($0)), '{a}') END AS f\($0)"
+            "CASE WHEN q.n >= \($0) AND m.tsv @@ q.word\($0) THEN ts_filter(setweight(m.tsv, 'A', q.lexeme\($0)), '{a}') END AS f\($0)"
         }
         let termByTerm = """
             (SELECT sum(\(weight(idf: "t.idf", tf: "f.tf")))
@@ -139,8 +156,8 @@ enum Searcher {
         return """
 
                 SELECT m.id, m.created_at,
-                       CASE WHEN q.n <= \(writtenOutTerms)
-                            THEN \(written.joined(separator: "\n                               + "))
+                       CASE q.n
+                            \(written.joined(separator: "\n                            "))
                             ELSE \(termByTerm)
                        END AS score
                 FROM query AS q CROSS JOIN corpus AS c CROSS JOIN LATERAL (
