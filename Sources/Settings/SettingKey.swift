@@ -41,6 +41,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case bm25K1 = "bm25_k1"
     case bm25B = "bm25_b"
     case metricsFile = "metrics_file"
+    case lockLease = "lock.lease"
 
     /// Keys that become libpq keywords, `url` aside.
     static let connectionKeys: [SettingKey] = [

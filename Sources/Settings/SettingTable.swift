@@ -173,6 +173,11 @@ extension SettingKey {
             SettingDefinition(
                 .worker, .text, default: nil, note: "none",
                 "Prometheus text file written at the end of every run (--metrics-file)")
+        case .lockLease:
+            // A day at most: a lock whose holder died stays taken for a whole lease, which longer would hide.
+            SettingDefinition(
+                .worker, .seconds(zeroMeans: nil, maximum: 86_400), default: "60",
+                "how long a run's batch lock stays taken without a heartbeat (renewed every third of it)")
         }
     }
 }

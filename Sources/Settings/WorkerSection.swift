@@ -32,6 +32,8 @@ public struct WorkerSection: Sendable, Equatable {
     /// The Prometheus text file written at the end of every run (`worker.metrics_file`); nil, also when set empty,
     /// for none.
     public var metricsFile: String?
+    /// How long a run's batch lock stays taken without a heartbeat (`worker.lock.lease`).
+    public var lockLease: Duration
 
     init(_ values: ResolvedKeys) {
         concurrency = values.number(.concurrency)
@@ -50,5 +52,6 @@ public struct WorkerSection: Sendable, Equatable {
         bm25B = values.decimal(.bm25B)
         let metricsFile = values.text(.metricsFile)
         self.metricsFile = metricsFile.isEmpty ? nil : metricsFile
+        lockLease = values.duration(.lockLease)
     }
 }
