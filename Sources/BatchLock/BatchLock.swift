@@ -87,6 +87,7 @@ public struct BatchLock: Sendable {
     ) async throws -> Result<HeldBatchLock, Refusal> {
         try await createTable(on: pool)
         let started = ContinuousClock.now
+        var toldOfWait = false
         while true {
             let token = UUID().uuidString
             if try await tryToTake(token: token, on: pool) {
@@ -96,6 +97,11 @@ public struct BatchLock: Sendable {
             guard let state = try await currentHolder(on: pool), state.heartbeatAge < state.lease else { continue }
             let waited = ContinuousClock.now - started
             if waited >= wait { return .failure(Refusal(state: state, waited: wait > .zero ? waited : nil)) }
+            if !toldOfWait {
+                toldOfWait = true
+                logger.notice(
+                    "\(Refusal(state: state, waited: nil)); waiting up to \(Refusal.seconds(wait - waited)) for it")
+            }
             try await Task.sleep(for: min(Self.pollInterval, wait - waited))
         }
     }
@@ -192,14 +198,14 @@ public struct BatchLock: Sendable {
         public var description: String {
             let holder = state.holder
             let left = state.lease - state.heartbeatAge
-            let waiting = waited.map { " after waiting \(seconds($0)) for it" } ?? ""
+            let waiting = waited.map { " after waiting \(Self.seconds($0)) for it" } ?? ""
             return "another run of this batch holds its lock\(waiting) (host \(holder.host), pid \(holder.pid), "
                 + "application_name \(holder.applicationName), since \(state.since), heartbeat "
-                + "\(seconds(state.heartbeatAge)) ago, lease \(seconds(state.lease)): free in \(seconds(left)) unless renewed)"
+                + "\(Self.seconds(state.heartbeatAge)) ago, lease \(Self.seconds(state.lease)): free in \(Self.seconds(left)) unless renewed)"
         }
 
         /// Whole seconds from 10 s up, tenths below, where a short lease's numbers would all round to 0 or 1.
-        private func seconds(_ duration: Duration) -> String {
+        static func seconds(_ duration: Duration) -> String {
             let value = max(0, duration.seconds)
             return value >= 10 ? "\(Int(value.rounded())) s" : String(format: "%.1f s", value)
         }
