@@ -144,25 +144,25 @@ public struct BatchRunner: Sendable {
         }
         return .success(
             BatchReport(
-            batch: .init(
-                id: batchID,
-                startedAt: startedAt,
-                finishedAt: Date(),
-                durationS: (ContinuousClock.now - clock).seconds,
-                status: status,
-                jobsTotal: jobs.count,
-                jobsOK: count([.ok]),
-                jobsFailed: count([.failed]),
-                jobsInterrupted: count([.interrupted]),
-                // Jobs a shutdown or a failed preparation kept from starting are left for the next run.
-                jobsSkipped: count([.skipped, .notStarted]),
-                peakRSSMB: Self.peakResidentMegabytes(),
-                failure: failure
-            ),
-            pools: statistics,
-            jobs: jobReports,
-            leaks: leaks
-        ))
+                batch: .init(
+                    id: batchID,
+                    startedAt: startedAt,
+                    finishedAt: Date(),
+                    durationS: (ContinuousClock.now - clock).seconds,
+                    status: status,
+                    jobsTotal: jobs.count,
+                    jobsOK: count([.ok]),
+                    jobsFailed: count([.failed]),
+                    jobsInterrupted: count([.interrupted]),
+                    // Jobs a shutdown or a failed preparation kept from starting are left for the next run.
+                    jobsSkipped: count([.skipped, .notStarted]),
+                    peakRSSMB: Self.peakResidentMegabytes(),
+                    failure: failure
+                ),
+                pools: statistics,
+                jobs: jobReports,
+                leaks: leaks
+            ))
     }
 
     /// Brings the memory store's schema up to date, retrying failures that may pass with one log line per retry.

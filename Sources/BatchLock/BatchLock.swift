@@ -9,9 +9,9 @@ import Postgres
 /// It is a row with a lease in the store's schema, not an advisory lock: behind PgBouncer in transaction mode a
 /// session's advisory lock stays with a server connection that PgBouncer hands to other clients after each
 /// transaction, so it would be held by nobody in particular and released by nobody. A row needs nothing of the
-/// session. It is taken with one `INSERT … ON CONFLICT DO UPDATE … WHERE` the lease expired, so of two runs only one
-/// can take it; its holder renews it every third of the lease (``HeldBatchLock``), and a holder that died (`kill -9`,
-/// a lost host) stops renewing it, so the next run takes it once the lease has expired. Every time is the server's
+/// session. It is taken with one `INSERT … ON CONFLICT DO UPDATE … WHERE` the lease expired, so of two runs only
+/// one can take it; its holder renews it every third of the lease (``HeldBatchLock``), and a holder that died (`kill
+/// -9`, a lost host) stops renewing it, so the next run takes it once the lease has expired. Every time is the server's
 /// clock, so hosts whose clocks disagree still agree on when a lease ends.
 public struct BatchLock: Sendable {
     /// Who holds (or wants) the lock, as a refused run names it.
@@ -141,7 +141,8 @@ public struct BatchLock: Sendable {
             try await connection.query(
                 """
                 INSERT INTO \(table) AS held (key, token, host, pid, application_name, since, heartbeat_at, lease)
-                VALUES ($1::text, $2::text, $3::text, $4::int4, $5::text, now(), now(), make_interval(secs => $6::float8))
+                VALUES ($1::text, $2::text, $3::text, $4::int4, $5::text, now(), now(),
+                        make_interval(secs => $6::float8))
                 ON CONFLICT (key) DO UPDATE
                     SET token = excluded.token, host = excluded.host, pid = excluded.pid,
                         application_name = excluded.application_name, since = excluded.since,
@@ -194,14 +195,15 @@ public struct BatchLock: Sendable {
         public var waited: Duration?
 
         /// `another run of this batch holds its lock (host h1, pid 123, application_name memory-worker, since
-        /// 2026-12-01T10:00:00Z, heartbeat 2 s ago, lease 60 s)`.
+        /// 2026-12-01T10:00:00Z, heartbeat 2.0 s ago, lease 60 s: free in 58 s unless renewed)`.
         public var description: String {
             let holder = state.holder
-            let left = state.lease - state.heartbeatAge
+            let age = Self.seconds(state.heartbeatAge)
+            let left = Self.seconds(state.lease - state.heartbeatAge)
             let waiting = waited.map { " after waiting \(Self.seconds($0)) for it" } ?? ""
             return "another run of this batch holds its lock\(waiting) (host \(holder.host), pid \(holder.pid), "
-                + "application_name \(holder.applicationName), since \(state.since), heartbeat "
-                + "\(Self.seconds(state.heartbeatAge)) ago, lease \(Self.seconds(state.lease)): free in \(Self.seconds(left)) unless renewed)"
+                + "application_name \(holder.applicationName), since \(state.since), heartbeat \(age) ago, "
+                + "lease \(Self.seconds(state.lease)): free in \(left) unless renewed)"
         }
 
         /// Whole seconds from 10 s up, tenths below, where a short lease's numbers would all round to 0 or 1.

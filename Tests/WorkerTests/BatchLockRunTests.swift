@@ -73,6 +73,27 @@ import Testing
         }
     }
 
+    /// A holder whose heartbeat finds its lock gone logs it loudly and starts no further job: the report says the
+    /// lock was lost, the job waiting for its turn is `not_started`, and the run exits 1.
+    @Test func aRunThatLosesItsLockStartsNoFurtherJob() async throws {
+        try await Scenario.with("lock-lost") { scenario in
+            let holder = try await scenario.startHolder(
+                ["load.yaml", "ask.yaml", "--parallel-jobs", "1", "--report-file", "holder.json"],
+                environment: ["WORKER_LOCK_LEASE": "0.6"])
+            try await scenario.observer.query("DELETE FROM \(scenario.schema).batch_locks")
+            try await scenario.waitUntil("the holder notices") { scenario.text("holder.err").contains("was lost") }
+            try await scenario.releaseMessages()
+            try await scenario.waitUntil("the holder ends") { !holder.isRunning }
+            #expect(holder.terminationStatus == 1, "\(scenario.text("holder.err"))")
+            let report =
+                try JSONSerialization.jsonObject(with: Data(scenario.text("holder.json").utf8)) as? [String: Any]
+            let failure = (report?["batch"] as? [String: Any])?["failure"] as? [String: Any]
+            #expect((failure?["reason"] as? String)?.contains("was lost") == true, "\(String(describing: failure))")
+            let statuses = (report?["jobs"] as? [[String: Any]])?.map { $0["status"] as? String }
+            #expect(statuses == ["ok", "not_started"])
+        }
+    }
+
     /// PgBouncer in transaction mode hands a server connection to another client after each transaction, so the
     /// lock may not live in a session; prepared statements are off, as PgBouncer needs.
     @Test func throughPgBouncerInTransactionMode() async throws {
@@ -212,7 +233,9 @@ private struct Scenario {
         try await observer.query("SELECT count(*) FROM \(schema).messages").rows[0].decode(0, as: Int.self)
     }
 
-    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path) }
+    func exists(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path)
+    }
 
     func text(_ name: String) -> String {
         (try? String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)) ?? ""
