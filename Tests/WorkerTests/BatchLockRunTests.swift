@@ -59,15 +59,16 @@ import Testing
     /// the lease, until the lease has run out; then a run takes the lock over and does the batch.
     @Test func aKilledHoldersLockIsTakenOverAfterItsLease() async throws {
         try await Scenario.with("lock-killed") { scenario in
-            let lease = ["WORKER_LOCK_LEASE": "6"]
+            // Long enough for the refused run to start and ask on a loaded machine; the last run waits it out.
+            let lease = ["WORKER_LOCK_LEASE": "20"]
             let holder = try await scenario.startHolder(["load.yaml", "ask.yaml"], environment: lease)
             kill(holder.processIdentifier, SIGKILL)
             try await scenario.waitUntil("the killed holder ends") { !holder.isRunning }
             let refused = try await scenario.run(["load.yaml", "ask.yaml"], environment: lease)
             try await scenario.expectRefused(refused, by: holder)
-            #expect(refused.stderr.contains("lease 6.0 s: free in"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("lease 20 s: free in"), "\(refused.stderr)")
             try await scenario.releaseMessages()
-            let next = try await scenario.run(["load.yaml", "ask.yaml", "--wait-lock", "60"], environment: lease)
+            let next = try await scenario.run(["load.yaml", "ask.yaml", "--wait-lock", "120"], environment: lease)
             #expect(next.status == 0, "\(next.stderr)")
             #expect(try await scenario.messagesStored() == 1)
         }
@@ -131,7 +132,8 @@ private struct Scenario {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let schema = "\(name.replacing("-", with: "_"))_\(suffix)"
-        try "worker:\n  store_schema: \(schema)\n"
+        // A small pool: every test here runs several workers at once, beside every other test.
+        try "worker:\n  store_schema: \(schema)\npostgres:\n  pool_size: 2\n"
             .write(to: folder.appendingPathComponent("config.yaml"), atomically: true, encoding: .utf8)
         try """
         name: load
@@ -174,11 +176,16 @@ private struct Scenario {
         process.arguments = arguments
         process.currentDirectoryURL = folder
         process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(extra) { $1 }) { $1 }
+        var handles: [FileHandle] = []
+        defer { for handle in handles { try? handle.close() } }
         for (stream, suffix) in [(\Process.standardOutput, "out"), (\Process.standardError, "err")] {
             let file = folder.appendingPathComponent("\(name).\(suffix)")
             _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-            process[keyPath: stream] = try FileHandle(forWritingTo: file)
+            let handle = try FileHandle(forWritingTo: file)
+            handles.append(handle)
+            process[keyPath: stream] = handle
         }
+        // The child has its own copies once it runs; these are closed on return.
         try process.run()
         return process
     }
