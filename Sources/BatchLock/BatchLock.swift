@@ -61,7 +61,7 @@ public struct BatchLock: Sendable {
     /// The key of the batch made of the jobs named `names`: the same jobs in any order (the same files named in
     /// another order) are the same batch. A hash, so that a batch of many jobs still fits an index entry.
     public static func key(forJobs names: [String]) -> String {
-        // 64-bit FNV-1a over the sorted names, each followed by a NUL, which no name holds.
+        // 64-bit FNV-1a over the sorted names, each followed by a NUL, so that ["ab", "c"] and ["a", "bc"] differ.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for name in names.sorted() {
             for byte in name.utf8 + [0] {
