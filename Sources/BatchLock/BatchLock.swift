@@ -201,8 +201,10 @@ public struct BatchLock: Sendable {
             let age = Self.seconds(state.heartbeatAge)
             let left = Self.seconds(state.lease - state.heartbeatAge)
             let waiting = waited.map { " after waiting \(Self.seconds($0)) for it" } ?? ""
-            return "another run of this batch holds its lock\(waiting) (host \(holder.host), pid \(holder.pid), "
-                + "application_name \(holder.applicationName), since \(state.since), heartbeat \(age) ago, "
+            // Another run's names, which may hold a password typed into the wrong key: masked like any shown value.
+            return "another run of this batch holds its lock\(waiting) (host \(Redaction.maskValue(holder.host)), "
+                + "pid \(holder.pid), application_name \(Redaction.maskValue(holder.applicationName)), since "
+                + "\(state.since), heartbeat \(age) ago, "
                 + "lease \(Self.seconds(state.lease)): free in \(left) unless renewed)"
         }
 

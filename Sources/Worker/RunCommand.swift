@@ -131,7 +131,7 @@ struct Run: AsyncParsableCommand {
         case .failure(let refusal):
             // The report, report file and metrics file are the holder's to write; this run did nothing.
             let wait = refusal.waited == nil ? ". --wait-lock SECONDS waits for it" : ""
-            printError("worker: \(refusal); not running\(wait)")
+            printError(settings.connection.redact("worker: \(refusal); not running\(wait)"))
             throw ExitCode.databaseUnavailable
         }
         let json = try result.json()
