@@ -64,6 +64,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BatchLock",
+            dependencies: [
+                "ConnectionPool",
+                "Postgres",
+                "Support",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Settings",
             dependencies: [
                 "Diagnostics",
@@ -96,6 +105,7 @@ let package = Package(
         .target(
             name: "Batch",
             dependencies: [
+                "BatchLock",
                 "BuildInfo",
                 "Postgres",
                 "ConnectionPool",
@@ -117,6 +127,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
+                "BatchLock",
                 "BuildInfo",
                 "LogOutput",
                 "Postgres",
@@ -169,6 +180,10 @@ let package = Package(
             dependencies: [
                 "Queue", "Batch", "Jobs", "MemoryStore", "ConnectionPool", "Settings", "Postgres", "Support",
             ]
+        ),
+        .testTarget(
+            name: "BatchLockTests",
+            dependencies: ["BatchLock", "ConnectionPool", "PoolConfiguration", "Postgres", "Support"]
         ),
         .testTarget(
             name: "SampleDataTests",

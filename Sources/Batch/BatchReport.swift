@@ -40,7 +40,8 @@ public struct BatchReport: Sendable, Codable {
         public var jobsSkipped: Int
         /// The process's peak resident memory so far (Linux's `VmHWM`), for spotting a batch that grows with its input.
         public var peakRSSMB: Double?
-        /// Why no job ran, when the memory store could not be prepared.
+        /// Why no job ran, when the memory store could not be prepared or the batch lock taken; or why no further job
+        /// started, when the batch lock was lost.
         public var failure: Failure?
 
         enum CodingKeys: String, CodingKey {

@@ -1,3 +1,4 @@
+import BatchLock
 import ConnectionPool
 import Foundation
 import Jobs
@@ -59,36 +60,79 @@ public struct BatchRunner: Sendable {
     /// Runs `jobs` (in file order, each after its dependencies) and returns the report. When the memory store
     /// cannot be prepared no job runs, and the report says why (`batch.failure`), with every job `not_started`.
     public func run(_ jobs: [Job]) async -> BatchReport {
+        let report: Result<BatchReport, Never> = await run(jobs) { _ in .success(nil) }
+        return report.get()
+    }
+
+    /// Runs `jobs` like ``run(_:)``, holding `lock` from when the store is prepared until the jobs end (also when
+    /// they fail or a signal stops them), or runs nothing when another run holds it (after ``BatchLock/wait``).
+    ///
+    /// A refused run returns who holds the lock and no report: it did nothing to report, and the report and metrics
+    /// files it would write are the holder's. Failing to take the lock (the database unreachable, a signal while
+    /// waiting) is a failure like the store's preparation: a report whose `batch.failure` says why. A lock found
+    /// lost while the jobs run starts no further job, and the report's `batch.failure` says so.
+    public func run(_ jobs: [Job], holding lock: BatchLock) async -> Result<BatchReport, BatchLock.Refusal> {
+        await run(jobs) { pool in try await lock.take(on: pool).map { Optional($0) } }
+    }
+
+    /// The batch, with `takeLock` called on its pool once the store is ready; a refusal ends the batch there.
+    private func run<Refusal: Error>(
+        _ jobs: [Job],
+        takeLock: @escaping @Sendable (ConnectionPool) async throws -> Result<HeldBatchLock?, Refusal>
+    ) async -> Result<BatchReport, Refusal> {
         let startedAt = Date()
         let clock = ContinuousClock.now
         let before = await serverConnections()
         let batchID = Self.batchID(startedAt)
         let batchReference = manager.pool(for: settings.connection, settings: settings.pool, holder: "batch \(batchID)")
-        let failure = await prepareStore(on: batchReference.pool, batchID: batchID)
+        let pool = batchReference.pool
+        var failure = await prepareStore(on: pool, batchID: batchID)
+        var held: HeldBatchLock?
+        if failure == nil {
+            switch await take(takeLock, on: pool) {
+            case .done(.success(let taken)): held = taken
+            case .done(.failure(let refusal)):
+                _ = await Task { await finish(batchReference, before: before) }.value
+                return .failure(refusal)
+            case .failed(let cause): failure = cause
+            }
+        }
+        let lock = held
 
         let outcomes: [JobScheduler<JobResult>.Outcome]
         if failure == nil {
-            let scheduler = JobScheduler<JobResult>(
+            var scheduler = JobScheduler<JobResult>(
                 nodes: jobs.map { .init(name: $0.name, dependsOn: $0.dependsOn) },
                 parallelJobs: options.parallelJobs,
                 shutdown: options.shutdown
             )
-            let pool = batchReference.pool
+            if let lock { scheduler.halted = { lock.isLost } }
             outcomes = await scheduler.run { index in await run(jobs[index], on: pool) }
         } else {
             outcomes = jobs.map { _ in .notStarted }
         }
 
-        // Closing and checking run in a task of their own: after a shutdown's grace period the batch's task is
-        // cancelled, and the pool must still close and the leak check still ask the server.
+        // Releasing, closing and checking run in a task of their own: after a shutdown's grace period the batch's
+        // task is cancelled, and the lock must still be released, the pool closed and the server asked.
         let (statistics, leaks) = await Task {
-            await finish(batchReference, before: before)
+            await lock?.release()
+            return await finish(batchReference, before: before)
         }.value
+        if let lock, lock.isLost, failure == nil {
+            failure = BatchReport.Failure(
+                kind: .permanent,
+                reason: "the batch lock \(lock.lock.key) was lost while the jobs ran (its lease of "
+                    + "\(lock.lock.lease.seconds) s ran out without a heartbeat, and another run may have taken it); "
+                    + "jobs not yet started were left",
+                hint: "raise worker.lock.lease (WORKER_LOCK_LEASE) if the database was slow to answer"
+            )
+        }
 
         let jobReports = zip(jobs, outcomes).map { job, outcome in report(for: job, outcome: outcome) }
-        return assemble(
-            id: batchID, startedAt: startedAt, since: clock, jobs: jobReports, failure: failure,
-            statistics: statistics, leaks: leaks)
+        return .success(
+            assemble(
+                id: batchID, startedAt: startedAt, since: clock, jobs: jobReports, failure: failure,
+                statistics: statistics, leaks: leaks))
     }
 
     /// The server's connections under this worker's application name, for the report's before-and-after; nil when
@@ -156,39 +200,74 @@ public struct BatchRunner: Sendable {
     /// A shutdown request cancels it at once (the migration may be waiting for another worker's lock). Returns why
     /// it failed, or nil when the store is ready.
     public func prepareStore(on pool: ConnectionPool, batchID: String) async -> BatchReport.Failure? {
-        do {
-            try await options.shutdown.cancellingOnRequest {
-                try await options.retry.run(onRetry: logRetry) {
-                    try await pool.withConnection(holder: "batch \(batchID) migration") { connection in
-                        _ = try await options.store.migrate(on: connection)
-                    }
-                }
+        let prepared = await beforeJobs(
+            doing: "prepare the memory store", while: "the memory store at \(pool.target) was being prepared",
+            at: pool
+        ) {
+            try await pool.withConnection(holder: "batch \(batchID) migration") { connection in
+                _ = try await options.store.migrate(on: connection)
             }
-            return nil
-        } catch {
-            if let signal = options.shutdown.signal {
-                return BatchReport.Failure(
-                    kind: .interrupted,
-                    reason: "interrupted by signal \(signal) while the memory store at \(pool.target) was being "
-                        + "prepared; no job started"
-                )
-            }
-            let diagnosis = FailureDiagnosis(error)
-            return BatchReport.Failure(
-                kind: diagnosis.kind,
-                reason: "cannot prepare the memory store at \(pool.target): \(diagnosis.summary)",
-                sqlState: diagnosis.sqlState,
-                hint: diagnosis.hint
-            )
+        }
+        guard case .failed(let failure) = prepared else { return nil }
+        return failure
+    }
+
+    /// Takes the batch lock with `takeLock`, retrying failures that may pass; a shutdown request stops a wait for
+    /// it at once. The held lock or the refusal, or why it could not be taken.
+    private func take<Refusal: Error>(
+        _ takeLock: @escaping @Sendable (ConnectionPool) async throws -> Result<HeldBatchLock?, Refusal>,
+        on pool: ConnectionPool
+    ) async -> StepOutcome<Result<HeldBatchLock?, Refusal>> {
+        await beforeJobs(
+            doing: "take the batch lock", while: "the batch lock at \(pool.target) was being taken", at: pool
+        ) {
+            try await takeLock(pool)
         }
     }
 
-    private func logRetry(_ retry: RetryPolicy.Retry) {
+    /// Runs `step`, work before the first job, retrying failures that may pass with one log line per retry. A
+    /// shutdown request cancels it at once (it may be waiting for another worker's lock). Its value, or why it
+    /// failed: what it was `doing`, or what was happening `while` the signal came.
+    private func beforeJobs<Value: Sendable>(
+        doing: String, while happening: String, at pool: ConnectionPool,
+        _ step: @escaping @Sendable () async throws -> Value
+    ) async -> StepOutcome<Value> {
+        do {
+            return .done(
+                try await options.shutdown.cancellingOnRequest {
+                    try await options.retry.run(onRetry: { logRetry($0, doing: doing) }, step)
+                })
+        } catch {
+            if let signal = options.shutdown.signal {
+                return .failed(
+                    BatchReport.Failure(
+                        kind: .interrupted,
+                        reason: "interrupted by signal \(signal) while \(happening); no job started"
+                    ))
+            }
+            let diagnosis = FailureDiagnosis(error)
+            return .failed(
+                BatchReport.Failure(
+                    kind: diagnosis.kind,
+                    reason: "cannot \(doing) at \(pool.target): \(diagnosis.summary)",
+                    sqlState: diagnosis.sqlState,
+                    hint: diagnosis.hint
+                ))
+        }
+    }
+
+    /// What a step before the first job came to.
+    private enum StepOutcome<Value: Sendable> {
+        case done(Value)
+        case failed(BatchReport.Failure)
+    }
+
+    private func logRetry(_ retry: RetryPolicy.Retry, doing: String) {
         let delay = String(format: "%.2f", retry.delay.seconds)
         var metadata: Logger.Metadata = [:]
         if let sqlState = FailureDiagnosis(retry.error).sqlState { metadata["sqlstate"] = "\(sqlState)" }
         logger.warning(
-            "cannot prepare the memory store (\(retry.error)): retrying in \(delay) s (attempt \(retry.attempt) of \(retry.attempts))",
+            "cannot \(doing) (\(retry.error)): retrying in \(delay) s (attempt \(retry.attempt) of \(retry.attempts))",
             metadata: metadata
         )
     }

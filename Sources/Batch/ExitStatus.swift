@@ -8,7 +8,7 @@ public enum ExitStatus: Int32, Sendable {
     case invalidInput = 2
     /// The leak check did not pass: a leak was found, or the server could not be asked.
     case leak = 3
-    /// sysexits' EX_TEMPFAIL: the database could not be reached, or kept failing for reasons that may pass; cron may
-    /// retry.
+    /// sysexits' EX_TEMPFAIL: the database could not be reached, or kept failing for reasons that may pass; or
+    /// another run of the same batch holds its lock (`worker run`), so nothing ran. Cron may retry.
     case databaseUnavailable = 75
 }

@@ -1,7 +1,8 @@
 /// Runs jobs after the jobs they depend on, at most `parallelJobs` at a time, starting ready jobs in file order.
 ///
 /// A job whose dependency failed or was skipped is skipped, and so on down the line; independent jobs still run.
-/// After a shutdown request or cancellation no further job starts; those are reported as not started.
+/// After a shutdown request, cancellation or a lost batch lock no further job starts; those are reported as not
+/// started.
 /// Dependencies are known to be acyclic (validation refuses cycles), so every job ends.
 ///
 /// Each job that ran hands back its `Result` (what it did), which its ``Outcome`` carries to the caller.
@@ -42,6 +43,8 @@ struct JobScheduler<Result: Sendable> {
     let parallelJobs: Int
     /// Once requested, no further job starts.
     var shutdown = ShutdownRequest()
+    /// Once true, no further job starts either: the batch lock was lost, so another run may be doing these jobs.
+    var halted: @Sendable () -> Bool = { false }
 
     /// Runs `run(index)` for each job that may run; returns every job's outcome, in the jobs' order.
     func run(_ run: @escaping @Sendable (Int) async -> Run) async -> [Outcome] {
@@ -51,7 +54,7 @@ struct JobScheduler<Result: Sendable> {
         await withTaskGroup(of: (Int, Run).self) { group in
             while true {
                 settleSkips(&outcomes, index: index)
-                if Task.isCancelled || shutdown.isRequested {
+                if Task.isCancelled || shutdown.isRequested || halted() {
                     for job in nodes.indices where outcomes[job] == nil && !running.contains(job) {
                         outcomes[job] = .notStarted
                     }

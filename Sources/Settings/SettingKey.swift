@@ -45,6 +45,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case queueMaxAttempts = "queue.max_attempts"
     case queueRetryDelay = "queue.retry_delay"
     case queuePollInterval = "queue.poll_interval"
+    case lockLease = "lock.lease"
 
     /// Keys that become libpq keywords, `url` aside.
     static let connectionKeys: [SettingKey] = [

@@ -191,6 +191,11 @@ extension SettingKey {
             SettingDefinition(
                 .worker, .seconds(zeroMeans: nil, maximum: 3600), default: "2",
                 "how often an idle drain looks for ready jobs when no notification wakes it")
+        case .lockLease:
+            // A day at most: a lock whose holder died stays taken for a whole lease, which longer would hide.
+            SettingDefinition(
+                .worker, .seconds(zeroMeans: nil, maximum: 86_400), default: "60",
+                "how long a run's batch lock stays taken without a heartbeat (renewed every third of it)")
         }
     }
 }

@@ -41,6 +41,8 @@ public struct WorkerSection: Sendable, Equatable {
     public var queueRetryDelay: Duration
     /// How often an idle drain looks for work (`worker.queue.poll_interval`).
     public var queuePollInterval: Duration
+    /// How long a run's batch lock stays taken without a heartbeat (`worker.lock.lease`).
+    public var lockLease: Duration
 
     init(_ values: ResolvedKeys) {
         concurrency = values.number(.concurrency)
@@ -63,5 +65,6 @@ public struct WorkerSection: Sendable, Equatable {
         queueMaxAttempts = values.number(.queueMaxAttempts)
         queueRetryDelay = values.duration(.queueRetryDelay)
         queuePollInterval = values.duration(.queuePollInterval)
+        lockLease = values.duration(.lockLease)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Batch
+import BatchLock
 import ConnectionPool
 import Diagnostics
 import Foundation
@@ -15,8 +16,14 @@ struct Run: AsyncParsableCommand {
         discussion: """
             Exit status: 0 all jobs ok and no leak; 1 a job failed, was interrupted or skipped, or the store could not \
             be prepared for a reason retrying cannot fix; 2 invalid input or configuration (nothing ran); 3 the leak \
-            check did not pass (see --no-fail-on-leak); 75 the database could not be reached (cron may retry); \
-            130 / 143 interrupted by SIGINT / SIGTERM.
+            check did not pass (see --no-fail-on-leak); 75 the database could not be reached, or another run of the \
+            same batch holds its lock (nothing ran; cron may retry); 130 / 143 interrupted by SIGINT / SIGTERM.
+
+            Batch lock: a run holds a lock on its batch (the same job names, in any order, or --lock-key) in the \
+            store's schema while it runs, so overlapping cron runs never both do the work. A run that finds it held \
+            exits 75 at once with one line on stderr naming the holder, and writes nothing else (no report, report \
+            file, metrics file or output); --wait-lock waits for it first. A holder that died frees it when its \
+            lease (worker.lock.lease) runs out.
             """
     )
 
@@ -55,6 +62,18 @@ struct Run: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Exit 3 when a leak is found (--no-fail-on-leak only warns).")
     var failOnLeak = true
 
+    @Option(
+        help: ArgumentHelp(
+            "The batch lock's key (default: one derived from the job names, in any order); runs with different keys "
+                + "never exclude each other.", valueName: "key"))
+    var lockKey: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "When another run holds the batch lock, wait up to this long for it (polling) before exiting 75 "
+                + "(default: 0, exit at once).", valueName: "seconds"))
+    var waitLock: Double?
+
     func run() async throws {
         logging.bootstrap(quiet: quiet)
         let settings = try self.settings.load()
@@ -77,13 +96,28 @@ struct Run: AsyncParsableCommand {
         let onTerminal = isatty(STDERR_FILENO) == 1 && !quiet && logging.logFormat == .text
         let live = (progress ?? onTerminal) ? LiveProgress() : nil
         options.progress = live?.observe
+        let lock = BatchLock(
+            key: lockKey ?? BatchLock.key(forJobs: jobs.map(\.name)), schema: settings.worker.storeSchema,
+            lease: settings.worker.lockLease, wait: .seconds(waitLock ?? 0),
+            holder: .thisProcess(
+                applicationName: settings.connection["application_name"]
+                    ?? ConnectionConfiguration.defaultApplicationName))
         let interruptible = InterruptibleRun(shutdown: options.shutdown, grace: settings.worker.shutdownGrace)
         let refresh = live.map { live in Task { await live.refresh() } }
-        let result = await interruptible.run { [options] in
-            await BatchRunner(settings: settings, options: options).run(jobs)
+        let outcome = await interruptible.run { [options] in
+            await BatchRunner(settings: settings, options: options).run(jobs, holding: lock)
         }
         refresh?.cancel()
         await refresh?.value
+        let result: BatchReport
+        switch outcome {
+        case .success(let report): result = report
+        case .failure(let refusal):
+            // The report, report file and metrics file are the holder's to write; this run did nothing.
+            let wait = refusal.waited == nil ? ". --wait-lock SECONDS waits for it" : ""
+            printError(settings.connection.redact("worker: \(refusal); not running\(wait)"))
+            throw ExitCode.databaseUnavailable
+        }
         try ReportOutput(format: report, file: reportFile, quiet: quiet, failOnLeak: failOnLeak).emit(result)
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
         let exitCode = options.shutdown.signal.map { 128 + $0 } ?? result.exitStatus(failOnLeak: failOnLeak).rawValue
@@ -95,7 +129,21 @@ struct Run: AsyncParsableCommand {
         if let parallelJobs, parallelJobs < 1 {
             throw ValidationError("--parallel-jobs must be at least 1, got \(parallelJobs)")
         }
+        if let waitLock, !(0...Self.longestLockWait).contains(waitLock) {
+            throw ValidationError(
+                "--wait-lock must be a number of seconds from 0 to \(Int(Self.longestLockWait)), got \(waitLock)")
+        }
+        if let lockKey, lockKey.isEmpty || lockKey.utf8.count > Self.longestLockKey {
+            throw ValidationError(
+                "--lock-key must be 1 to \(Self.longestLockKey) bytes, got \(lockKey.utf8.count): name the batch "
+                    + "briefly, e.g. --lock-key nightly-ingest")
+        }
     }
+
+    /// A day: a longer wait outlasts any cron schedule it could be meant for.
+    static let longestLockWait = 86_400.0
+    /// Well inside what a btree index entry (the lock table's key) holds.
+    static let longestLockKey = 200
 }
 
 struct Validate: ParsableCommand {

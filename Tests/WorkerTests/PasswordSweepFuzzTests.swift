@@ -241,10 +241,13 @@ import Testing
         }
         try write("config.yaml", "worker.store_schema: \(server.schema)\n" + config)
         try write("m.jsonl", "{\"user\": \"u\", \"session\": \"s\", \"role\": \"user\", \"content\": \"a note\"}\n")
+        // Job names of the folder's own: scenarios run at once in one store, where batches of the same job names
+        // would be one batch, which its lock runs once at a time.
+        let batch = UInt32.random(in: 0...UInt32.max)
         try write(
             "jobs.yaml",
-            "jobs:\n  - {name: load, kind: ingest, source: m.jsonl}\n"
-                + "  - {name: ask, kind: query, user: u, queries: [note], depends_on: load}\n")
+            "jobs:\n  - {name: load_\(batch), kind: ingest, source: m.jsonl}\n"
+                + "  - {name: ask_\(batch), kind: query, user: u, queries: [note], depends_on: load_\(batch)}\n")
         return folder
     }
 }

@@ -10,7 +10,12 @@ import Testing
         init() throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("mw-run-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try write("config.yaml", "postgres:\n  application_name: mw-run-\(UInt32.random(in: 0...UInt32.max))\n")
+            // A store of its own: in one store, batches of the same job names are one batch, which its lock lets
+            // run once at a time, and the tests run at once.
+            let suffix = UInt32.random(in: 0...UInt32.max)
+            try write(
+                "config.yaml",
+                "postgres:\n  application_name: mw-run-\(suffix)\nworker:\n  store_schema: run_test_\(suffix)\n")
             try write(
                 "messages.jsonl",
                 """
