@@ -11,7 +11,8 @@ import Testing
 /// The worker behind a real PgBouncer in transaction mode with a server pool of 2 (1 where a test needs every client
 /// on the same server connection), where each transaction may run on another server connection: the same batch as
 /// direct, workers migrating at once, the statement timeout, and the leak check, which cannot ask the server there.
-@Suite struct PgBouncerTests {
+/// One test at a time: each starts a PgBouncer and several worker processes, load the suites beside them feel.
+@Suite(.serialized) struct PgBouncerTests {
     /// Every message, chunk and statistic of a store, without the ids and times the server assigns, one per line.
     static func storeContents(_ schema: String) async throws -> String {
         let connection = try await PostgresConnection.connect(try ConnectionConfiguration(try Self.directURL()))
