@@ -176,7 +176,8 @@ extension SettingKey {
         case .queueVisibilityTimeout:
             SettingDefinition(
                 .worker, .seconds(zeroMeans: nil, maximum: 86_400), default: "60",
-                "a queued job whose drain stopped heartbeating this long may be claimed by another (heartbeat: a quarter of it)")
+                "a queued job whose drain stopped heartbeating this long may be claimed by another (heartbeat: a quarter of it)"
+            )
         case .queueMaxAttempts:
             SettingDefinition(
                 .worker, .wholeNumber(1...1000), default: "5",
