@@ -268,7 +268,7 @@ struct BenchTable {
         func figures(_ run: QueueResult.Run, _ clients: String) -> String {
             "; \(clients) "
                 + String(
-                    format: "%.2f s; client CPU %.0f µs/job; peak %d server connections", run.processSeconds,
+                    format: "%.2f s; client CPU %.0f µs/job; server connections at peak: %d", run.processSeconds,
                     run.clientCPUSeconds / Double(result.jobs) * 1e6, run.peakServerConnections)
         }
         let enqueue = result.enqueueSeconds.sorted()
