@@ -152,7 +152,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "Postgres", "ConnectionPool", "PoolConfiguration", "MemoryStore", "SampleData", "Support", "Batch",
-                "CAllocationCounter",
+                "Queue", "CAllocationCounter",
             ]
         ),
         .testTarget(

@@ -1,9 +1,9 @@
 import Foundation
 import Postgres
 
-/// `make bench`: measures the pool, the worker's ingest and query jobs and its memory, each next to what pgbench or
-/// psql do with the same statements and rows on the same database in the same run, and prints a table and writes
-/// JSON. Timings are reported against their targets, never asserted: the exit status says only whether every
+/// `make bench`: measures the pool, the worker's ingest and query jobs, its memory and the job queue's overhead, each
+/// next to what pgbench or psql do with the same statements and rows on the same database in the same run, and prints
+/// a table and writes JSON. Timings are reported against their targets, never asserted: the exit status says only whether every
 /// measurement could be taken (0), some could not (1), or the bench could not start (2).
 ///
 /// Run by scripts/bench, which builds the release binaries and points `DATABASE_URL` at the private cluster.
@@ -23,7 +23,7 @@ struct Bench {
 
 /// `Bench [--only ITEM,...] [--output-dir DIR] [--keep]`.
 struct BenchOptions: Sendable {
-    static let items = ["pool", "scaling", "nonblocking", "ingest", "query", "memory", "retrieval"]
+    static let items = ["pool", "scaling", "nonblocking", "ingest", "query", "memory", "retrieval", "queue"]
 
     var only = Set(items)
     var outputDirectory = "bench-results"
@@ -117,6 +117,18 @@ struct BenchRun {
         }
         if !retrievalSchemas.isEmpty, !options.keep {
             await attempt("cleanup", &report, always: true) { _ in try await admin.dropSchemas(retrievalSchemas) }
+        }
+        let queueSchema = "bench_\(stamp)_queue"
+        var queueRan = false
+        await attempt("queue", &report) { report in
+            let queue = QueueSection(
+                worker: try WorkerRunner.locate(databaseURL: url, directory: directory), tools: tools, admin: admin,
+                schema: queueSchema)
+            queueRan = true
+            report.queue = try await queue.run()
+        }
+        if queueRan, !options.keep {
+            await attempt("cleanup", &report, always: true) { _ in try await admin.dropSchemas([queueSchema]) }
         }
         if !options.keep { try? FileManager.default.removeItem(at: directory) }
 

@@ -16,6 +16,7 @@ struct BenchReport: Codable, Sendable {
     var query: QueryResult?
     var memory: MemoryResult?
     var retrieval: RetrievalResult?
+    var queue: QueueResult?
     var skipped: [String] = []
     var errors: [String: String] = [:]
 

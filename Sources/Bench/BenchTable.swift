@@ -15,6 +15,7 @@ struct BenchTable {
         lines += section("5", "Query", report.query.map(query), error: "query")
         lines += section("6", "Memory", report.memory.map(memory), error: "memory")
         lines += section("7", "Retrieval", report.retrieval.map(retrieval), error: "retrieval")
+        lines += section("8", "Queue", report.queue.map(queue), error: "queue")
         for (step, error) in report.errors.sorted(by: { $0.key < $1.key }) where !BenchOptions.items.contains(step) {
             lines += ["", "FAILED (\(step)): \(error)"]
         }
@@ -258,6 +259,49 @@ struct BenchTable {
                     result.latencyP50Ms, result.latencyQueries, result.latencyTargetMs)
                     + (latencyMet ? "met" : "BELOW TARGET")),
         ]
+    }
+
+    private func queue(_ result: QueueResult) -> [String] {
+        func runs(_ runs: [QueueResult.Run]) -> String {
+            "runs: " + runs.map { grouped($0.jobsPerSecond) }.joined(separator: " / ")
+        }
+        func figures(_ run: QueueResult.Run, _ clients: String) -> String {
+            "; \(clients) "
+                + String(
+                    format: "%.2f s; client CPU %.0f µs/job; server connections at peak: %d", run.processSeconds,
+                    run.clientCPUSeconds / Double(result.jobs) * 1e6, run.peakServerConnections)
+        }
+        let enqueue = result.enqueueSeconds.sorted()
+        var lines = [
+            "\(grouped(Double(result.jobs))) query jobs (one inline query each, for a user with no messages), "
+                + "enqueued anew before every run; drains: `worker drain --until-empty --parallel-jobs "
+                + "\(result.parallelJobsPerDrain)`, pool_size \(result.poolSize) + max_overflow \(result.maxOverflow) "
+                + "each; pgbench -M prepared: the queue's claim and finish SQL (report of "
+                + "\(grouped(Double(result.reportBytes))) bytes) and the finished NOTIFY, one client per drain; jobs/s "
+                + "from the first claim to the last finish by the queue's timestamps, best of "
+                + "\(result.cells.first?.worker.count ?? 0) each",
+            row(
+                "worker enqueue, \(grouped(Double(result.jobs))) jobs", String(format: "%.2f s", enqueue.first ?? 0),
+                String(
+                    format: "least of %d, median %.2f s: ", enqueue.count,
+                    enqueue.isEmpty ? 0 : enqueue[enqueue.count / 2])
+                    + rate(Double(result.jobs) / max(enqueue.first ?? 1, 1e-9), "jobs/s")
+                    + "; process start, validation, one transaction"),
+        ]
+        for cell in result.cells {
+            let drains = cell.processes == 1 ? "1 drain" : "\(cell.processes) drains"
+            let clients = cell.processes == 1 ? "1 client" : "\(cell.processes) clients"
+            lines.append(
+                row(
+                    drains, rate(cell.bestWorker.jobsPerSecond, "jobs/s"),
+                    runs(cell.worker) + figures(cell.bestWorker, "processes")))
+            lines.append(
+                row(
+                    "pgbench, \(clients)", rate(cell.bestPgbench.jobsPerSecond, "jobs/s"),
+                    runs(cell.pgbench) + figures(cell.bestPgbench, "process")))
+            lines.append(row("ours/pgbench, \(clients)", String(format: "%.2f", cell.ratio), "no target"))
+        }
+        return lines
     }
 
     private func usage(_ usage: PoolUsageFigures?) -> [String] {

@@ -38,24 +38,29 @@ struct PostgresTools: Sendable {
     }
 
     /// Runs a pgbench script without vacuum (`-n`): `clients` connections over `threads` threads, each running
-    /// `transactionsPerClient` transactions, statements sent with `mode` (`simple`, `extended` or `prepared`).
+    /// `transactionsPerClient` transactions, statements sent with `mode` (`simple`, `extended` or `prepared`);
+    /// `variables` are the script's `-D` variables, which prepared mode binds as parameters.
     func pgbench(
         script: URL,
         mode: String,
         clients: Int,
         threads: Int,
         transactionsPerClient: Int,
+        variables: [String: String] = [:],
         log: String
     ) async throws -> PgbenchResult {
-        let arguments = [
-            "-n", "-c", "\(clients)", "-j", "\(threads)", "-M", mode, "-t", "\(transactionsPerClient)",
-            "-f", script.path, databaseURL,
-        ]
+        let defines = variables.sorted { $0.key < $1.key }.flatMap { ["-D", "\($0.key)=\($0.value)"] }
+        let arguments =
+            [
+                "-n", "-c", "\(clients)", "-j", "\(threads)", "-M", mode, "-t", "\(transactionsPerClient)",
+                "-f", script.path,
+            ] + defines + [databaseURL]
         let child = try await run(pgbench, arguments, log: log)
         var result = try PgbenchResult(
             output: child.standardOutput(), mode: mode, clients: clients, threads: threads,
             expected: clients * transactionsPerClient)
         result.clientCPUSeconds = child.userCPUSeconds + child.systemCPUSeconds
+        result.wallSeconds = child.wallSeconds
         result.clientContextSwitches = child.contextSwitches
         return result
     }
@@ -91,6 +96,8 @@ struct PgbenchResult: Codable, Sendable {
     var clientCPUSeconds: Double?
     /// pgbench's context switches (from `wait4`).
     var clientContextSwitches: Int?
+    /// pgbench's process, start to end, connections included.
+    var wallSeconds: Double?
 
     /// pgbench's CPU time per transaction in microseconds.
     var cpuMicrosecondsPerTransaction: Double? { clientCPUSeconds.map { $0 / Double(transactions) * 1e6 } }

@@ -140,40 +140,7 @@ public struct JobQueue: Sendable {
     public func claim(drain: Int64, visibilityTimeout: Duration) async throws -> Claim? {
         try await pool.withConnection(holder: "queue claim") { connection in
             let result = try await connection.query(
-                """
-                WITH candidate AS (
-                    SELECT j.id, j.state AS previous_state, j.drain_id AS previous_drain,
-                           j.claimed_at AS previous_claimed_at, j.heartbeat_at AS previous_heartbeat
-                    FROM \(schema.jobs) j
-                    WHERE ((j.state = 'queued' AND j.run_after <= now())
-                        OR (j.state = 'running' AND j.heartbeat_at < now() - make_interval(secs => $2::float8)))
-                      AND NOT EXISTS (
-                          SELECT 1 FROM \(schema.jobs) d
-                          WHERE d.batch_id = j.batch_id AND d.name = ANY (j.depends_on) AND d.state <> 'done')
-                    ORDER BY j.batch_id, j.position
-                    LIMIT 1
-                    FOR UPDATE OF j SKIP LOCKED
-                ), lost AS (
-                    INSERT INTO \(schema.attempts) (job_id, attempt, drain_id, started_at, outcome, error)
-                    SELECT c.id, j.attempts, c.previous_drain, c.previous_claimed_at, 'lost',
-                           format('drain %s on host %s (pid %s) stopped heartbeating at %s; taken over',
-                                  dr.id, dr.host, dr.pid, c.previous_heartbeat)
-                    FROM candidate c
-                    JOIN \(schema.jobs) j ON j.id = c.id
-                    JOIN \(schema.drains) dr ON dr.id = c.previous_drain
-                    WHERE c.previous_state = 'running'
-                    RETURNING error
-                )
-                UPDATE \(schema.jobs) j
-                SET state = 'running', attempts = j.attempts + 1, drain_id = $1::int8, claimed_at = now(),
-                    heartbeat_at = now(), run_after = now(),
-                    last_error = COALESCE((SELECT error FROM lost), j.last_error)
-                FROM candidate c
-                WHERE j.id = c.id
-                RETURNING j.id, j.batch_id, (SELECT b.name FROM \(schema.batches) b WHERE b.id = j.batch_id),
-                          j.name, j.definition::text, j.attempts, j.max_attempts, (SELECT error FROM lost)
-                """,
-                [drain, visibilityTimeout.seconds])
+                schema.claimStatement, [drain, visibilityTimeout.seconds])
             guard let row = result.rows.first else { return nil }
             let (id, batchID, batchName, name, definition, attempt, maxAttempts, takenOver) = try row.decode(
                 (Int64, Int64, String, String, String, Int, Int, String?).self)
@@ -208,32 +175,7 @@ public struct JobQueue: Sendable {
     public func finish(_ claim: Claim, _ ending: Ending) async throws -> Bool {
         try await pool.withConnection(holder: "queue record") { connection in
             let result = try await connection.query(
-                """
-                WITH RECURSIVE finished AS (
-                    UPDATE \(schema.jobs) j
-                    SET state = $3::text, attempts = j.attempts - $4::int,
-                        run_after = now() + make_interval(secs => $5::float8),
-                        finished_at = CASE WHEN $3::text IN ('done', 'failed', 'dead') THEN now() END,
-                        heartbeat_at = NULL, last_error = $6::text, report = COALESCE($7::jsonb, j.report)
-                    WHERE j.id = $1::int8 AND j.drain_id = $2::int8 AND j.attempts = $8::int AND j.state = 'running'
-                    RETURNING j.id, j.batch_id, j.name, j.claimed_at
-                ), attempt AS (
-                    INSERT INTO \(schema.attempts) (job_id, attempt, drain_id, started_at, outcome, error, report)
-                    SELECT f.id, $8::int, $2::int8, f.claimed_at, $9::text, $6::text, $7::jsonb FROM finished f
-                ), doomed (name) AS (
-                    SELECT f.name FROM finished f WHERE $3::text IN ('failed', 'dead')
-                    UNION
-                    SELECT d.name FROM \(schema.jobs) d JOIN doomed ON doomed.name = ANY (d.depends_on)
-                    WHERE d.batch_id = (SELECT f.batch_id FROM finished f)
-                ), skipped AS (
-                    UPDATE \(schema.jobs) d
-                    SET state = 'skipped', finished_at = now(),
-                        last_error = format('skipped: depends on %s, which is %s', (SELECT f.name FROM finished f), $3::text)
-                    WHERE d.batch_id = (SELECT f.batch_id FROM finished f) AND d.state = 'queued'
-                      AND d.name IN (SELECT name FROM doomed)
-                )
-                SELECT count(*) FROM finished
-                """,
+                schema.finishStatement,
                 [
                     claim.jobID, claim.drain, ending.state, ending.returnsAttempt ? 1 : 0, ending.delay.seconds,
                     ending.error, ending.report, claim.attempt, ending.outcome,

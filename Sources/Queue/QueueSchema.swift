@@ -5,12 +5,12 @@ import Postgres
 ///
 /// The queue creates them itself, `IF NOT EXISTS`, in one transaction under an advisory lock on the schema: the
 /// store's versioned migrations stay the store's, and hosts starting together create the tables once.
-struct QueueSchema: Sendable {
+package struct QueueSchema: Sendable {
     /// `"schema".`, prefixed to every table name; the schema is a plain identifier (``MemoryStore/validate()``).
     let prefix: String
     let schema: String
 
-    init(store: MemoryStore) throws {
+    package init(store: MemoryStore) throws {
         try store.validate()
         schema = store.schema
         prefix = "\"" + store.schema + "\"."
@@ -22,7 +22,7 @@ struct QueueSchema: Sendable {
     var attempts: String { prefix + "queue_attempts" }
 
     /// The channel a drain listens on and `enqueue` and finished jobs notify: one per store.
-    var channel: String { "memory_worker_queue_" + schema }
+    package var channel: String { "memory_worker_queue_" + schema }
 
     func create(on connection: PostgresConnection) async throws {
         try await connection.transaction { connection in
