@@ -24,12 +24,23 @@ package struct QueueSchema: Sendable {
     /// The channel a drain listens on and `enqueue` and finished jobs notify: one per store.
     package var channel: String { "memory_worker_queue_" + schema }
 
+    /// Creates what is missing. When the tables are there it runs no DDL at all: even `CREATE INDEX IF NOT EXISTS`
+    /// takes a lock on its table, and a drain starting while others claim would take those locks in another order
+    /// than their claims do, and deadlock with them (40P01).
     func create(on connection: PostgresConnection) async throws {
+        guard try await !exists(on: connection) else { return }
         try await connection.transaction { connection in
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", ["memory-worker.queue:" + schema])
             try await connection.execute(script: script)
         }
+    }
+
+    /// Whether the last object the script creates exists, and with it every other.
+    private func exists(on connection: PostgresConnection) async throws -> Bool {
+        let result = try await connection.query(
+            "SELECT to_regclass($1::text) IS NOT NULL", [prefix + "queue_attempts_job"])
+        return try result.rows.first?.decode(0, as: Bool.self) == true
     }
 
     private var script: String {
