@@ -125,20 +125,10 @@ struct Drain: AsyncParsableCommand {
     @Option(help: "Jobs running at the same time in this drain (default: worker.parallel_jobs, else 4).")
     var parallelJobs: Int?
 
-    @Option(help: "What to print on stdout at the end: a table for people or one JSON document.")
-    var report: ReportOutput.Format = .table
-
-    @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "path"))
-    var reportFile: String?
-
-    @Flag(help: "Print only failures.")
-    var quiet = false
-
-    @Flag(inversion: .prefixedNo, help: "Exit 3 when a leak is found (--no-fail-on-leak only warns).")
-    var failOnLeak = true
+    @OptionGroup var output: ReportOutput
 
     func run() async throws {
-        logging.bootstrap(quiet: quiet)
+        logging.bootstrap(quiet: output.quiet)
         let settings = try self.settings.load()
         var options = Drainer.Options()
         options.untilEmpty = untilEmpty
@@ -155,9 +145,10 @@ struct Drain: AsyncParsableCommand {
         let result = await interruptible.run { await drainer.run() }
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
         let exitCode =
-            options.batch.shutdown.signal.map { 128 + $0 } ?? result.report.exitStatus(failOnLeak: failOnLeak).rawValue
+            options.batch.shutdown.signal.map { 128 + $0 }
+            ?? result.report.exitStatus(failOnLeak: output.failOnLeak).rawValue
         if let problem = await drainer.record(result, exitStatus: exitCode) { printWarning(problem) }
-        try ReportOutput(format: report, file: reportFile, quiet: quiet, failOnLeak: failOnLeak).emit(result.report)
+        try output.emit(result.report)
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
 

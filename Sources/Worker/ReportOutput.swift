@@ -27,17 +27,28 @@ struct InterruptibleRun {
     }
 }
 
-/// Prints a batch's or a drain's report the way `--report`, `--report-file` and `--quiet` ask, and its failure and
-/// leak lines on stderr.
-struct ReportOutput {
+/// The report options `run` and `drain` share, and printing a batch's or a drain's report the way they ask, with
+/// its failure and leak lines on stderr.
+struct ReportOutput: ParsableArguments {
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case table, json
     }
 
-    var format: Format
+    @Option(
+        name: .customLong("report"),
+        help: "What to print on stdout at the end: a table for people or one JSON document.")
+    var format: Format = .table
+
+    @Option(
+        name: .customLong("report-file"),
+        help: ArgumentHelp("Also write the JSON report to this file.", valueName: "path"))
     var file: String?
-    var quiet: Bool
-    var failOnLeak: Bool
+
+    @Flag(help: "Print only failures.")
+    var quiet = false
+
+    @Flag(inversion: .prefixedNo, help: "Exit 3 when a leak is found (--no-fail-on-leak only warns).")
+    var failOnLeak = true
 
     func emit(_ result: BatchReport) throws {
         let json = try result.json()

@@ -34,11 +34,7 @@ struct Run: AsyncParsableCommand {
     @Argument(help: "Job files (YAML).")
     var files: [String] = []
 
-    @Option(help: "What to print on stdout at the end: a table for people or one JSON document.")
-    var report: ReportOutput.Format = .table
-
-    @Option(help: ArgumentHelp("Also write the JSON report to this file.", valueName: "path"))
-    var reportFile: String?
+    @OptionGroup var output: ReportOutput
 
     @Option(
         help: ArgumentHelp(
@@ -49,18 +45,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Jobs running at the same time (default: worker.parallel_jobs, else 4).")
     var parallelJobs: Int?
 
-    @Flag(help: "Print only failures.")
-    var quiet = false
-
     @Flag(
         inversion: .prefixedNo,
         help: ArgumentHelp(
             "A live line per running job on stderr (default: when stderr is a terminal, without --quiet and "
                 + "--log-format json)."))
     var progress: Bool?
-
-    @Flag(inversion: .prefixedNo, help: "Exit 3 when a leak is found (--no-fail-on-leak only warns).")
-    var failOnLeak = true
 
     @Option(
         help: ArgumentHelp(
@@ -75,25 +65,25 @@ struct Run: AsyncParsableCommand {
     var waitLock: Double?
 
     func run() async throws {
-        logging.bootstrap(quiet: quiet)
+        logging.bootstrap(quiet: output.quiet)
         let settings = try self.settings.load()
         try requireJobFiles(files)
         let jobs = try loadJobs(files, queryLimits: settings.worker.queryLimits, configFile: settings.configFile)
-        if let reportFile,
+        if let reportFile = output.file,
             let problem = ReportFileCheck.problem(reportFile, files: files, jobs: jobs, configFile: settings.configFile)
         {
             printError("worker: --report-file \(Quote.path(reportFile)) \(problem)")
             throw ExitCode.invalidInput
         }
         let metrics = try RunMetricsOutput(
-            flag: metricsFile, setting: settings.worker.metricsFile, reportFile: reportFile, files: files, jobs: jobs,
+            flag: metricsFile, setting: settings.worker.metricsFile, reportFile: output.file, files: files, jobs: jobs,
             configFile: settings.configFile, connection: settings.connection)
         var options = BatchRunner.Options()
         options.parallelJobs = parallelJobs ?? settings.worker.parallelJobs
         options.defaultConcurrency = settings.worker.concurrency
         options.store = settings.worker.memoryStore
         options.retry = settings.worker.retryPolicy
-        let onTerminal = isatty(STDERR_FILENO) == 1 && !quiet && logging.logFormat == .text
+        let onTerminal = isatty(STDERR_FILENO) == 1 && !output.quiet && logging.logFormat == .text
         let live = (progress ?? onTerminal) ? LiveProgress() : nil
         options.progress = live?.observe
         let lock = BatchLock(
@@ -118,9 +108,10 @@ struct Run: AsyncParsableCommand {
             printError(settings.connection.redact("worker: \(refusal); not running\(wait)"))
             throw ExitCode.databaseUnavailable
         }
-        try ReportOutput(format: report, file: reportFile, quiet: quiet, failOnLeak: failOnLeak).emit(result)
+        try output.emit(result)
         // 128 + the signal, the shell's convention: 130 for SIGINT, 143 for SIGTERM.
-        let exitCode = options.shutdown.signal.map { 128 + $0 } ?? result.exitStatus(failOnLeak: failOnLeak).rawValue
+        let exitCode =
+            options.shutdown.signal.map { 128 + $0 } ?? result.exitStatus(failOnLeak: output.failOnLeak).rawValue
         metrics?.write(result, exitCode: exitCode)
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
