@@ -49,7 +49,7 @@ import Testing
         try await waitUntil("the connection is open") { pool.statistics.poolAvailable == 1 }
         let (gate, holder) = try await holdLease(on: pool, holder: "slow job task 1")
         let impatient = Task { try await pool.withConnection(holder: "impatient") { _ in } }
-        await clock.waitForTimer(at: clock.start + .milliseconds(200))
+        try await clock.waitForTimer(at: clock.start + .milliseconds(200))
         #expect(pool.statistics.requestsWaiting == 1)
         #expect(pool.statistics.requestsTimeouts == 0)
         clock.advance(to: clock.start + .milliseconds(200))
@@ -157,7 +157,7 @@ import Testing
             PoolSettings(minSize: 1, maxSize: 1, maxLifetime: .milliseconds(300), leakThreshold: nil))
         let first = try await pool.withConnection { $0.backendPID }
         // Idle and past its lifetime at the wake-up: closed then and replaced, before anyone asks for it.
-        await clock.waitForTimer(at: clock.start + .milliseconds(300))
+        try await clock.waitForTimer(at: clock.start + .milliseconds(300))
         clock.advance(to: clock.start + .milliseconds(300))
         try await waitUntil("the connection is replaced") { pool.statistics.connectionsNum == 2 }
         let second = try await pool.withConnection { $0.backendPID }
@@ -175,7 +175,7 @@ import Testing
         for hold in holds { hold.gate.open() }
         for hold in holds { try await hold.holder.value }
         #expect(pool.statistics.peakLeased == 4 && pool.statistics.connectionsNum == 4)
-        await clock.waitForTimer(at: clock.start + .milliseconds(200))
+        try await clock.waitForTimer(at: clock.start + .milliseconds(200))
         #expect(pool.statistics.poolSize == 4)
         clock.advance(to: clock.start + .milliseconds(200))
         try await waitUntil("the pool shrinks") { pool.statistics.poolSize == 1 }
@@ -195,7 +195,7 @@ import Testing
             }
         }
         let leased = clock.now
-        await clock.waitForTimer(at: leased + .milliseconds(100))
+        try await clock.waitForTimer(at: leased + .milliseconds(100))
         #expect(!warned())
         clock.advance(to: leased + .milliseconds(100))
         try await waitUntil("the leak is reported") { warned() }
@@ -215,7 +215,7 @@ import Testing
             "mw-pool-close", PoolSettings(minSize: 0, maxSize: 2))
         let stuck = Task { try await pool.withConnection { try await $0.query("SELECT pg_sleep(30)") } }
         try await waitUntil("a connection is leased") { pool.statistics.leased > 0 }
-        let closed = await startClosing(
+        let closed = try await startClosing(
             pool, drain: .milliseconds(100), timerAt: clock.start + .milliseconds(100), on: clock)
         await #expect {
             try await pool.withConnection { _ in }
@@ -234,7 +234,7 @@ import Testing
             "mw-pool-drain", PoolSettings(minSize: 2, maxSize: 2))
         try await waitUntil("the connections are open") { pool.statistics.poolAvailable == 2 }
         let (gate, holder) = try await holdLease(on: pool)
-        let closed = await startClosing(pool, drain: .seconds(10), timerAt: clock.start + .seconds(10), on: clock)
+        let closed = try await startClosing(pool, drain: .seconds(10), timerAt: clock.start + .seconds(10), on: clock)
         #expect(pool.statistics.poolClosed && pool.statistics.poolAvailable == 0)
         gate.open()
         try await holder.value
@@ -249,7 +249,7 @@ import Testing
         let (target, clock, pool) = try TestTarget.poolOnTestClock(
             "mw-pool-grace", PoolSettings(minSize: 0, maxSize: 1))
         let (gate, holder) = try await holdLease(on: pool, holder: "stubborn")
-        let closed = await startClosing(
+        let closed = try await startClosing(
             pool, drain: .zero, grace: .milliseconds(500), timerAt: clock.start + .milliseconds(500), on: clock)
         #expect(pool.outstandingLeases.map(\.holder) == ["stubborn"])
         clock.advance(to: clock.start + .milliseconds(500))
@@ -278,13 +278,13 @@ import Testing
         let clock = TestClock()
         let pool = ConnectionPool(
             configuration: configuration, settings: PoolSettings(minSize: 1, maxSize: 1), clock: clock)
-        await clock.waitForTimer(at: clock.start + .milliseconds(100))
+        try await clock.waitForTimer(at: clock.start + .milliseconds(100))
         #expect(pool.statistics.connectionsErrors == 1)
         clock.advance(to: clock.start + .milliseconds(100))
-        await clock.waitForTimer(at: clock.start + .milliseconds(300))
+        try await clock.waitForTimer(at: clock.start + .milliseconds(300))
         #expect(pool.statistics.connectionsErrors == 2)
         clock.advance(to: clock.start + .milliseconds(300))
-        await clock.waitForTimer(at: clock.start + .milliseconds(700))
+        try await clock.waitForTimer(at: clock.start + .milliseconds(700))
         #expect(pool.statistics.connectionsErrors == 3)
         await pool.close()
         #expect(clock.timers.isEmpty)

@@ -73,24 +73,29 @@ struct TestTarget {
     }
 }
 
-/// Waits until `condition` holds, polling; records an issue (rather than hanging the run) if it does not within
-/// `timeout`. Returns whether it held.
-@discardableResult
+/// Thrown when a wait gives up: the test ends there, since what follows would wait on what never happened (a
+/// lease that was never held, a timer that was never set) and hang the whole run instead of failing one test.
+struct GaveUpWaiting: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "gave up waiting until \(what)" }
+}
+
+/// Waits until `condition` holds, polling; records an issue at the caller and throws ``GaveUpWaiting`` if it does
+/// not within `timeout`.
 func waitUntil(
     _ what: String,
     timeout: Duration = .seconds(20),
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () -> Bool
-) async throws -> Bool {
+) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else {
             Issue.record("gave up waiting until \(what)", sourceLocation: sourceLocation)
-            return false
+            throw GaveUpWaiting(what: what)
         }
         try await Task.sleep(for: .milliseconds(5))
     }
-    return true
 }
 
 /// Collects log messages, to check what the pool warns about.
@@ -130,7 +135,6 @@ final class TestClock: PoolClock {
         var now: ContinuousClock.Instant
         var sleepers: [Sleeper] = []
         var nextID = 0
-        var watchers: [(deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     let start: ContinuousClock.Instant
@@ -153,17 +157,13 @@ final class TestClock: PoolClock {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let (ready, watchers) = state.withLock {
-                    state -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
-                    if Task.isCancelled { return (.failure(CancellationError()), []) }
-                    if deadline <= state.now { return (.success(()), []) }
+                let ready = state.withLock { state -> Result<Void, any Error>? in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if deadline <= state.now { return .success(()) }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
-                    let due = state.watchers.filter { $0.deadline == deadline }.map(\.continuation)
-                    state.watchers.removeAll { $0.deadline == deadline }
-                    return (nil, due)
+                    return nil
                 }
                 if let ready { continuation.resume(with: ready) }
-                for watcher in watchers { watcher.resume() }
             }
         } onCancel: {
             let sleeper = state.withLock { state -> Sleeper? in
@@ -175,14 +175,11 @@ final class TestClock: PoolClock {
     }
 
     /// Returns once a timer is set for `deadline`.
-    func waitForTimer(at deadline: ContinuousClock.Instant) async {
-        await withCheckedContinuation { continuation in
-            let set = state.withLock { state in
-                guard !state.sleepers.contains(where: { $0.deadline == deadline }) else { return true }
-                state.watchers.append((deadline, continuation))
-                return false
-            }
-            if set { continuation.resume() }
+    func waitForTimer(
+        at deadline: ContinuousClock.Instant, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        try await waitUntil("a timer is set for +\(deadline - start)", sourceLocation: sourceLocation) {
+            timers.contains(deadline)
         }
     }
 
@@ -246,9 +243,10 @@ func startClosing(
     drain: Duration,
     grace: Duration = .seconds(1),
     timerAt deadline: ContinuousClock.Instant,
-    on clock: TestClock
-) async -> Task<Void, Never> {
+    on clock: TestClock,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws -> Task<Void, Never> {
     let closed = Task { await pool.close(drain: drain, grace: grace) }
-    await clock.waitForTimer(at: deadline)
+    try await clock.waitForTimer(at: deadline, sourceLocation: sourceLocation)
     return closed
 }
