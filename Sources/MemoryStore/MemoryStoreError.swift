@@ -12,6 +12,8 @@ public enum MemoryStoreError: Error, Sendable, Equatable, CustomStringConvertibl
     case textSearchConfigMismatch(schema: String, recorded: String, requested: String)
     /// The schema has been migrated by a newer program than this one.
     case schemaTooNew(schema: String, found: Int, known: Int)
+    /// A migration needs an extension the database lacks, and this role could not install it.
+    case extensionUnavailable(name: String, reason: String)
     /// The schema has not been migrated, or only to an older version than this program's.
     case notMigrated(schema: String)
     /// A message cannot be stored; `index` is its place in the batch (0-based).
@@ -39,6 +41,11 @@ public enum MemoryStoreError: Error, Sendable, Equatable, CustomStringConvertibl
         case .schemaTooNew(let schema, let found, let known):
             "schema '\(schema)' is at version \(found), but this program knows versions up to \(known):"
                 + " upgrade the program"
+        case .extensionUnavailable(let name, let reason):
+            "the memory store needs the PostgreSQL extension \(name), and installing it failed (\(reason)):"
+                + " ask the database's owner or a superuser to run CREATE EXTENSION \(name); in this database (it is"
+                + " one of the contrib modules that ship with PostgreSQL, in Debian's postgresql package), then run"
+                + " worker migrate again"
         case .notMigrated(let schema):
             "schema '\(schema)' has not been migrated to this program's version: run migrate first"
         case .invalidMessage(let index, let reason):

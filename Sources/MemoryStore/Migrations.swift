@@ -5,6 +5,8 @@ import Postgres
 struct Migration: Sendable {
     let version: Int
     let description: String
+    /// Extensions the step's DDL uses; installed first when missing (they are database-wide, so never dropped).
+    var extensions: [String] = []
     /// The step's DDL, for one schema and text-search configuration.
     let script: @Sendable (StoreNames) -> String
     /// What the step must do with the program's own logic after its DDL, in the same transaction.
@@ -15,6 +17,7 @@ enum Migrations {
     /// Every step, in version order.
     static let all: [Migration] = [
         initial, searchVectorPerMessage, conversationIdentity, rankingStatistics, statisticsInOnePass,
+        searchIndexPerUser,
     ]
 
     /// The highest version this program knows.
@@ -24,9 +27,17 @@ enum Migrations {
     static let textSearchConfigSetting = "text_search_config"
 
     /// The bookkeeping table, created before any step runs so the steps' versions can be looked up.
+    ///
+    /// The schema is created only when missing: `CREATE SCHEMA IF NOT EXISTS` wants the right to create schemas in
+    /// the database even when the schema exists, and a role may own the schema an administrator made for it without
+    /// that right.
     static func versionTableScript(_ names: StoreNames) -> String {
         """
-        CREATE SCHEMA IF NOT EXISTS \(names.schema.identifier);
+        DO $do$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = \(names.schema.literal)) THEN
+                CREATE SCHEMA \(names.schema.identifier);
+            END IF;
+        END $do$;
         CREATE TABLE IF NOT EXISTS \(names.table("schema_version")) (
             version     integer PRIMARY KEY,
             description text NOT NULL,

@@ -29,6 +29,7 @@ struct Migrator {
             }
             var report = MigrationReport(schema: names.schema.name, applied: [], currentVersion: current)
             for migration in Migrations.all where !applied.contains(migration.version) {
+                for name in migration.extensions { try await install(extension: name, on: connection) }
                 try await connection.execute(script: migration.script(names))
                 try await migration.rewrite?(names, connection)
                 try await connection.query(
@@ -39,6 +40,29 @@ struct Migrator {
                 report.currentVersion = max(report.currentVersion, migration.version)
             }
             return report
+        }
+    }
+
+    /// Installs `name` unless the database has it. A role that may not is told what to ask for: the failed statement
+    /// has ended the transaction, so nothing of the migration stays.
+    ///
+    /// Stores in other schemas migrate under other locks, and `IF NOT EXISTS` does not keep two transactions from
+    /// both creating the extension (the second fails on `pg_extension`'s unique name), so the install takes a lock of
+    /// the database's own, held to commit, and looks again under it.
+    private func install(extension name: String, on connection: PostgresConnection) async throws {
+        func installed() async throws -> Bool {
+            try await connection.query(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1::text)", [name]
+            ).rows.first?.decode(0, as: Bool.self) == true
+        }
+        guard try await !installed() else { return }
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", ["memory-worker.extension:" + name])
+        guard try await !installed() else { return }
+        do {
+            try await connection.execute(script: "CREATE EXTENSION IF NOT EXISTS \(name)")
+        } catch let error as PostgresServerError {
+            throw MemoryStoreError.extensionUnavailable(name: name, reason: error.description)
         }
     }
 

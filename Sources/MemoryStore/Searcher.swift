@@ -16,9 +16,10 @@ import Postgres
 /// (``Migrations/rankingStatistics``): another user's messages change neither the candidates nor their scores. The
 /// terms are summed in the order of the query's lexemes, whichever way a message is scored.
 ///
-/// Terms are looked up by (user, lexeme) in `lexeme_statistics`; candidates come from the `messages_tsv` index through
-/// a tsquery built from those lexemes (each quoted, so no lexeme is read as an operator). What a search costs is
-/// mostly what its candidates cost: a common word is in thousands of a user's messages. Two things keep that down.
+/// Terms are looked up by (user, lexeme) in `lexeme_statistics`; candidates come from the `messages_user_tsv` index
+/// (``Migrations/searchIndexPerUser``) through the user and a tsquery built from those lexemes (each quoted, so no
+/// lexeme is read as an operator), so other users' messages with the same words are not read. What a search costs is
+/// then mostly what its candidates cost: a common word is in thousands of a user's messages. Two things keep that down.
 ///
 /// - **No candidate that cannot reach the top K is read** (for 2 to ``writtenOutTerms`` terms). A term adds at most
 ///   its `idf · (k1 + 1) / (1 + k1 · b / average length)` to a score, its ceiling: its weight grows with `tf` and

@@ -214,4 +214,39 @@ import Testing
             #expect(MemoryStore.searchSQL == (try MemoryStore().searchSQL()))
         }
     }
+
+    /// The index gives a search its own user's messages only: another user's many messages with the same word are
+    /// not read, so a search's cost does not grow with the other users of the store.
+    @Test func theIndexReadsOnlyTheAskingUsersEntries() async throws {
+        try await TestDatabase.withStore { store, connection in
+            // The asking user has enough other messages that the server goes to the word's index, not the user's.
+            var messages = (0..<3).map { Self.message("few", "s\($0)", "kiwi salad \($0)", at: Double($0)) }
+            messages += (0..<2_000).map { Self.message("few", "f\($0)", "filler note \($0)", at: Double($0)) }
+            messages += (0..<300).map { Self.message("many", "s\($0)", "kiwi smoothie \($0)", at: Double($0)) }
+            try await store.ingest(messages, maxChunkChars: 100, on: connection)
+            try await connection.execute(script: "ANALYZE \(store.schema).messages; SET enable_seqscan = off")
+            let plan = try await connection.query(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + (try store.searchSQL()), ["few", "kiwi", 10, 1.2, 0.75]
+            ).rows[0].decode(0, as: String.self)
+            try await connection.execute(script: "RESET enable_seqscan")
+            var scans: [(index: String, rows: Int)] = []
+            func collect(_ node: Any) {
+                if let node = node as? [String: Any] {
+                    if let index = node["Index Name"] as? String, let rows = node["Actual Rows"] as? Int,
+                        node["Node Type"] as? String == "Bitmap Index Scan"
+                    {
+                        scans.append((index, rows))
+                    }
+                    node.values.forEach(collect)
+                } else if let list = node as? [Any] {
+                    list.forEach(collect)
+                }
+            }
+            collect(try JSONSerialization.jsonObject(with: Data(plan.utf8)))
+            let searchIndex = scans.filter { $0.index == "messages_user_tsv" }
+            #expect(!searchIndex.isEmpty, "\(scans)")
+            #expect(searchIndex.contains { $0.rows == 3 } && searchIndex.allSatisfy { $0.rows <= 3 }, "\(scans)")
+            #expect(try await store.search(user: "few", query: "kiwi", topK: 10, on: connection).count == 3)
+        }
+    }
 }
