@@ -45,6 +45,11 @@ import Postgres
 ///
 /// `OFFSET 0` keeps a subquery that computes a value used more than once from being merged into the query above it,
 /// which would compute the value again for every use.
+///
+/// The statement runs with `jit` off. Its estimated cost grows with the user's messages, and past `jit_above_cost`
+/// (100,000 by default, about 170,000 messages of one user) the server would compile its expressions to machine code
+/// at every execution: with the threshold lowered to make that happen for the bench's 50,000-message user, a search
+/// took 340 to 820 ms instead of 16. A search's candidates are too few for compiled expressions to pay that back.
 enum Searcher {
     /// How many query terms are scored by expressions of their own and prune the candidates; the labelled set's
     /// questions have up to 6.
@@ -204,7 +209,7 @@ enum Searcher {
         guard topK > 0, !user.utf8.contains(0) else { return [] }
         let queryText = query.utf8.contains(0) ? query.replacing("\u{0}", with: " ") : query
         let result = try await connection.query(
-            sql, [user, queryText, topK, ranking.k1, ranking.b], statementTimeout: timeout)
+            sql, [user, queryText, topK, ranking.k1, ranking.b], statementTimeout: timeout, settings: ["jit": "off"])
         let hits = try result.rows.enumerated().map { index, row in
             let (id, session, sourceID, position, content, createdAt, score) = try row.decode(
                 (Int, String, String?, Int, String, Date?, Double).self)

@@ -29,6 +29,23 @@ import Testing
         #expect(statements.filter { $0.contains("current_setting") }.count == (prepared ? 1 : 0))
     }
 
+    /// Other settings ride the same pipeline, with or without a timeout, and end with the statement too.
+    @Test(arguments: [Duration.zero, .seconds(30)])
+    func settingsHoldForTheStatementAlone(timeout: Duration) async throws {
+        let connection = try await TestDatabase.connect()
+        defer { connection.close() }
+        try await connection.execute(script: "SET jit = on; SET work_mem = '4MB'")
+        let during = try await connection.query(
+            "SELECT current_setting('jit'), current_setting('work_mem')", statementTimeout: timeout,
+            settings: ["jit": "off", "work_mem": "8MB"]
+        ).rows[0].decode((String, String).self)
+        #expect(during == ("off", "8MB"))
+        let after = try await connection.query("SELECT current_setting('jit'), current_setting('work_mem')")
+            .rows[0].decode((String, String).self)
+        #expect(after == ("on", "4MB"))
+        #expect(connection.transactionStatus == .idle)
+    }
+
     @Test func aZeroTimeoutSetsNone() async throws {
         let connection = try await TestDatabase.connect()
         defer { connection.close() }

@@ -4,24 +4,26 @@ import CLibPQ
 extension PostgresConnection {
     /// Runs one statement like ``query(_:_:)``; the server cancels it (SQLSTATE 57014, "canceling statement due to
     /// statement timeout") when it runs, its preparation included, for longer than `statementTimeout`. A zero timeout
-    /// sets none, and the session's own `statement_timeout` applies.
+    /// sets none, and the session's own `statement_timeout` applies. `settings` (name, value) hold for the statement
+    /// alone in the same way, e.g. `jit` off for a statement that compiling would slow down.
     ///
-    /// The timeout is set with `set_config('statement_timeout', …, true)` sent in one pipeline with the statement, so
-    /// it costs no round trip of its own. Outside a transaction block the two share an implicit transaction that ends
-    /// with the statement, so the timeout never outlives it: whoever uses the connection next (a pool's next lease)
-    /// has the session's setting. Inside a transaction block it lasts until the block ends. Being the server's, the
-    /// timeout also ends a statement whose client died and can no longer cancel it.
+    /// The timeout and settings are set with `set_config(…, true)` sent in one pipeline with the statement, so they
+    /// cost no round trip of their own. Outside a transaction block they share an implicit transaction that ends with
+    /// the statement, so they never outlive it: whoever uses the connection next (a pool's next lease) has the
+    /// session's settings. Inside a transaction block they last until the block ends. Being the server's, the timeout
+    /// also ends a statement whose client died and can no longer cancel it.
     @discardableResult
     public func query(
-        _ sql: String, _ parameters: [(any PostgresEncodable)?] = [], statementTimeout: Duration
+        _ sql: String, _ parameters: [(any PostgresEncodable)?] = [], statementTimeout: Duration,
+        settings: KeyValuePairs<String, String> = [:]
     ) async throws -> PostgresResult {
         let milliseconds = statementTimeout.settingMilliseconds
-        guard milliseconds > 0 else { return try await query(sql, parameters) }
+        var local: [[(any PostgresEncodable)?]] = settings.map { [$0.key, $0.value] }
+        if milliseconds > 0 { local.append(["statement_timeout", "\(milliseconds)ms"]) }
+        guard !local.isEmpty else { return try await query(sql, parameters) }
         return try await exclusively {
-            try await pipelined([
-                (Self.setLocalSQL, try EncodedParameters(["statement_timeout", "\(milliseconds)ms"])),
-                (sql, try EncodedParameters(parameters)),
-            ])
+            try await pipelined(
+                try local.map { (Self.setLocalSQL, try EncodedParameters($0)) } + [(sql, try EncodedParameters(parameters))])
         }
     }
 
