@@ -22,8 +22,8 @@ extension PostgresConnection {
         if milliseconds > 0 { local.append(["statement_timeout", "\(milliseconds)ms"]) }
         guard !local.isEmpty else { return try await query(sql, parameters) }
         return try await exclusively {
-            try await pipelined(
-                try local.map { (Self.setLocalSQL, try EncodedParameters($0)) } + [(sql, try EncodedParameters(parameters))])
+            let settings = try local.map { (Self.setLocalSQL, try EncodedParameters($0)) }
+            return try await pipelined(settings + [(sql, try EncodedParameters(parameters))])
         }
     }
 
