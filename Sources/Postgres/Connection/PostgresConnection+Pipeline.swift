@@ -18,17 +18,23 @@ extension PostgresConnection {
         settings: KeyValuePairs<String, String> = [:]
     ) async throws -> PostgresResult {
         let milliseconds = statementTimeout.settingMilliseconds
-        var local: [[(any PostgresEncodable)?]] = settings.map { [$0.key, $0.value] }
-        if milliseconds > 0 { local.append(["statement_timeout", "\(milliseconds)ms"]) }
+        var local: [(any PostgresEncodable)?] = settings.flatMap { [$0.key, $0.value] }
+        if milliseconds > 0 { local += ["statement_timeout", "\(milliseconds)ms"] }
         guard !local.isEmpty else { return try await query(sql, parameters) }
         return try await exclusively {
-            let settings = try local.map { (Self.setLocalSQL, try EncodedParameters($0)) }
-            return try await pipelined(settings + [(sql, try EncodedParameters(parameters))])
+            try await pipelined([
+                (Self.setLocalSQL(count: local.count / 2), try EncodedParameters(local)),
+                (sql, try EncodedParameters(parameters)),
+            ])
         }
     }
 
-    /// Sets a setting until the end of the current transaction. Parameters: name, value.
-    private static let setLocalSQL = "SELECT pg_catalog.set_config($1::text, $2::text, true)"
+    /// Sets `count` settings until the end of the current transaction, in one statement (each statement in the
+    /// pipeline is one more execution for the server). Parameters: name, value, name, value, …
+    private static func setLocalSQL(count: Int) -> String {
+        let calls = (0..<count).map { "pg_catalog.set_config($\(2 * $0 + 1)::text, $\(2 * $0 + 2)::text, true)" }
+        return "SELECT " + calls.joined(separator: ", ")
+    }
 
     /// Sends `statements` as one pipeline, each prepared first when new (like ``query(_:_:)``), and one Sync after
     /// the last, so they run in one implicit transaction (or in the open transaction block); returns the last one's
