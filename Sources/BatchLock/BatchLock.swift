@@ -111,12 +111,9 @@ public struct BatchLock: Sendable {
     /// created the schema already; an existing table is found without DDL, which needs no CREATE privilege.
     func createTable(on pool: ConnectionPool) async throws {
         try await pool.withConnection(holder: "batch lock \(key)") { connection in
-            let exists = try await connection.query("SELECT to_regclass($1::text) IS NOT NULL", [table])
-            guard try exists.rows.first?.decode(0, as: Bool.self) != true else { return }
+            guard try await !connection.relationExists(table) else { return }
             try await connection.transaction { connection in
-                try await connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
-                    ["memory-worker.batch-lock.create:" + schema])
+                try await connection.lockUntilTransactionEnds("memory-worker.batch-lock.create:" + schema)
                 try await connection.execute(
                     script: """
                         CREATE TABLE IF NOT EXISTS \(table) (

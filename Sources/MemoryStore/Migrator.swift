@@ -14,7 +14,7 @@ struct Migrator {
     func migrate(on connection: PostgresConnection) async throws -> MigrationReport {
         guard connection.transactionStatus == .idle else { throw MemoryStoreError.transactionInProgress }
         return try await connection.transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", [lockName])
+            try await connection.lockUntilTransactionEnds(lockName)
             try await connection.execute(script: Migrations.versionTableScript(names))
             let applied = try await appliedVersions(on: connection)
             let current = applied.max() ?? 0
@@ -56,8 +56,7 @@ struct Migrator {
             ).rows.first?.decode(0, as: Bool.self) == true
         }
         guard try await !installed() else { return }
-        try await connection.query(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", ["memory-worker.extension:" + name])
+        try await connection.lockUntilTransactionEnds("memory-worker.extension:" + name)
         guard try await !installed() else { return }
         do {
             try await connection.execute(script: "CREATE EXTENSION IF NOT EXISTS \(name)")

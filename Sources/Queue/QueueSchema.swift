@@ -28,19 +28,12 @@ package struct QueueSchema: Sendable {
     /// takes a lock on its table, and a drain starting while others claim would take those locks in another order
     /// than their claims do, and deadlock with them (40P01).
     func create(on connection: PostgresConnection) async throws {
-        guard try await !exists(on: connection) else { return }
+        // The last object the script creates: when it exists, so does every other.
+        guard try await !connection.relationExists(prefix + "queue_attempts_job") else { return }
         try await connection.transaction { connection in
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", ["memory-worker.queue:" + schema])
+            try await connection.lockUntilTransactionEnds("memory-worker.queue:" + schema)
             try await connection.execute(script: script)
         }
-    }
-
-    /// Whether the last object the script creates exists, and with it every other.
-    private func exists(on connection: PostgresConnection) async throws -> Bool {
-        let result = try await connection.query(
-            "SELECT to_regclass($1::text) IS NOT NULL", [prefix + "queue_attempts_job"])
-        return try result.rows.first?.decode(0, as: Bool.self) == true
     }
 
     private var script: String {

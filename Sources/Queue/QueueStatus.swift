@@ -87,9 +87,7 @@ public struct QueueStatus: Sendable, Codable {
         -> QueueStatus
     {
         let schema = try QueueSchema(store: store)
-        let exists = try await connection.query(
-            "SELECT to_regclass($1::text) IS NOT NULL", [schema.prefix + "queue_jobs"])
-        guard try exists.rows.first?.decode(0, as: Bool.self) == true else { return QueueStatus(batches: []) }
+        guard try await connection.relationExists(schema.prefix + "queue_jobs") else { return QueueStatus(batches: []) }
         let decoder = JSONDecoder()
         let batchRows = try await connection.query(
             """

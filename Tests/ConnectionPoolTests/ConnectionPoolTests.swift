@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func timeoutNamesThePoolTheLimitTheWaitersAndTheHolders() async throws {
-        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+        let (_, clock, pool) = try TestTarget.poolOnTestClock(
             "mw-pool-timeout",
             PoolSettings(minSize: 1, maxSize: 1, acquireTimeout: .milliseconds(200), leakThreshold: nil))
         // Opened before the holder asks, so only the impatient request waits and sets the timer.
@@ -185,7 +185,7 @@ import Testing
 
     @Test func aLeakedLeaseIsReportedWithItsHolderAndCallSite() async throws {
         let logs = LogCollector()
-        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+        let (_, clock, pool) = try TestTarget.poolOnTestClock(
             "mw-pool-leak",
             PoolSettings(minSize: 0, maxSize: 2, leakThreshold: .milliseconds(100)), logger: logs.logger)
         let (gate, leaker) = try await holdLease(on: pool, holder: "leaky job task 7")
@@ -262,7 +262,7 @@ import Testing
     }
 
     @Test func anIdlePoolSetsNoTimer() async throws {
-        let (target, clock, pool) = try TestTarget.poolOnTestClock(
+        let (_, clock, pool) = try TestTarget.poolOnTestClock(
             "mw-pool-quiet",
             PoolSettings(minSize: 2, maxSize: 2, maxLifetime: nil, idleTimeout: nil, leakThreshold: nil))
         try await waitUntil("the connections are open") { pool.statistics.poolAvailable == 2 }
