@@ -101,6 +101,10 @@ public struct MemoryStore: Sendable {
     /// message id, session, source id, position, content, created_at, score.
     package static let searchSQL = Searcher.sql(schema: .defaultSchema)
 
+    /// The settings ``search(user:query:topK:on:)`` gives its statement alone, each with `set_config(…, true)` sent in
+    /// one pipeline with it.
+    package static let searchSettings = Searcher.settings
+
     /// The search statement for this store's schema; see ``searchSQL``.
     package func searchSQL() throws(MemoryStoreError) -> String {
         try Searcher.sql(schema: names.get().schema)

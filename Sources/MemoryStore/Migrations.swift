@@ -17,7 +17,7 @@ enum Migrations {
     /// Every step, in version order.
     static let all: [Migration] = [
         initial, searchVectorPerMessage, conversationIdentity, rankingStatistics, statisticsInOnePass,
-        searchIndexPerUser,
+        searchIndexPerUser, searchKeysByShare,
     ]
 
     /// The highest version this program knows.

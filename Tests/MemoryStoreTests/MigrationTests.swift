@@ -8,12 +8,12 @@ import Testing
     @Test func migratingTwiceAppliesEachVersionOnce() async throws {
         try await TestDatabase.withStore(migrated: false) { store, connection in
             let first = try await store.migrate(on: connection)
-            #expect(first.applied == [1, 2, 3, 4, 5, 6])
-            #expect(first.currentVersion == 6)
+            #expect(first.applied == [1, 2, 3, 4, 5, 6, 7])
+            #expect(first.currentVersion == 7)
             let second = try await store.migrate(on: connection)
             #expect(second.applied.isEmpty)
-            #expect(second.currentVersion == 6)
-            #expect(try await TestDatabase.count("schema_version", in: store, on: connection) == 6)
+            #expect(second.currentVersion == 7)
+            #expect(try await TestDatabase.count("schema_version", in: store, on: connection) == 7)
             #expect(connection.transactionStatus == .idle)
         }
     }
@@ -31,9 +31,9 @@ import Testing
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(reports.count == 2)
-            #expect(reports.map(\.applied).sorted { $0.count < $1.count } == [[], [1, 2, 3, 4, 5, 6]])
-            #expect(reports.allSatisfy { $0.currentVersion == 6 })
-            #expect(try await TestDatabase.count("schema_version", in: store, on: connection) == 6)
+            #expect(reports.map(\.applied).sorted { $0.count < $1.count } == [[], [1, 2, 3, 4, 5, 6, 7]])
+            #expect(reports.allSatisfy { $0.currentVersion == 7 })
+            #expect(try await TestDatabase.count("schema_version", in: store, on: connection) == 7)
         }
     }
 
@@ -78,7 +78,7 @@ import Testing
         try await TestDatabase.withStore { store, connection in
             try await connection.query(
                 "INSERT INTO \"\(store.schema)\".schema_version (version, description) VALUES (99, 'from the future')")
-            await #expect(throws: MemoryStoreError.schemaTooNew(schema: store.schema, found: 99, known: 6)) {
+            await #expect(throws: MemoryStoreError.schemaTooNew(schema: store.schema, found: 99, known: 7)) {
                 try await store.migrate(on: connection)
             }
         }
@@ -110,7 +110,7 @@ import Testing
             }
 
             let report = try await store.migrate(on: connection)
-            #expect(report.applied == [2, 3, 4, 5, 6])
+            #expect(report.applied == [2, 3, 4, 5, 6, 7])
             #expect(try await store.search(user: "u", query: "starter flour", topK: 5, on: connection).count == 2)
             let stored = try await connection.query(
                 "SELECT count(*) FROM \(names.table("messages")) WHERE tsv @@ to_tsquery('english', 'sourdough')")

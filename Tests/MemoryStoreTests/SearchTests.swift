@@ -216,13 +216,15 @@ import Testing
     }
 
     /// The index gives a search its own user's messages only: another user's many messages with the same word are
-    /// not read, so a search's cost does not grow with the other users of the store.
+    /// not read, so a search's cost does not grow with the other users of the store. A search scans the index once per
+    /// share class, and EXPLAIN gives a scan's rows as its mean per loop: reading the other user's 3,000 would show
+    /// about 120 in some scan.
     @Test func theIndexReadsOnlyTheAskingUsersEntries() async throws {
         try await TestDatabase.withStore { store, connection in
             // The asking user has enough other messages that the server goes to the word's index, not the user's.
             var messages = (0..<3).map { Self.message("few", "s\($0)", "kiwi salad \($0)", at: Double($0)) }
             messages += (0..<2_000).map { Self.message("few", "f\($0)", "filler note \($0)", at: Double($0)) }
-            messages += (0..<300).map { Self.message("many", "s\($0)", "kiwi smoothie \($0)", at: Double($0)) }
+            messages += (0..<3_000).map { Self.message("many", "s\($0)", "kiwi smoothie \($0)", at: Double($0)) }
             try await store.ingest(messages, maxChunkChars: 100, on: connection)
             try await connection.execute(script: "ANALYZE \(store.schema).messages; SET enable_seqscan = off")
             let plan = try await connection.query(
@@ -243,9 +245,10 @@ import Testing
                 }
             }
             collect(try JSONSerialization.jsonObject(with: Data(plan.utf8)))
-            let searchIndex = scans.filter { $0.index == "messages_user_tsv" }
+            let searchIndex = scans.filter { $0.index == "messages_user_search_keys" }
             #expect(!searchIndex.isEmpty, "\(scans)")
-            #expect(searchIndex.contains { $0.rows == 3 } && searchIndex.allSatisfy { $0.rows <= 3 }, "\(scans)")
+            let mostRowsInAScan = searchIndex.map(\.rows).max() ?? 0
+            #expect(mostRowsInAScan <= 3, "\(scans)")
             #expect(try await store.search(user: "few", query: "kiwi", topK: 10, on: connection).count == 3)
         }
     }

@@ -16,7 +16,9 @@ import Testing
 
     /// 600 messages of user "u" in 3 sessions, 1 to 14 words each; sessions s0 and s1 say the same things at the same
     /// times (exact ties, which go to the higher id). One message says "apple" 300 times (a vector keeps 255
-    /// positions), one is 3,000 words long, and each word is said alone 1 to 34 times. User "v" says the rare words often, which must change nothing for "u".
+    /// positions), one is 3,000 words long, each word is said alone 1 to 34 times, and "garden" is said among other
+    /// words in messages on the edges of the share classes. User "v" says the rare words often, which must change
+    /// nothing for "u".
     private static let messages: [MemoryMessage] = {
         var generator = SplitMix64(seed: 7)
         func word() -> String {
@@ -61,6 +63,20 @@ import Testing
                         createdAt: Fixtures.start.addingTimeInterval(Double(500 + index * 8 + step))))
             }
         }
+        // A word said r times among s other words: length over the word's count lands on each share class's lower
+        // bound (4 · (r + s) / r, in quarters), so the class's ceiling is what such a message nearly scores.
+        let fillers = (0..<64).map { "x\($0)" }
+        for (index, floor) in Migrations.shareClassBounds.prefix(12).enumerated() {
+            for repeats in [8, 24, 40] where (floor - 4) * repeats / 4 <= fillers.count {
+                let others = (floor - 4) * repeats / 4
+                messages.append(
+                    MemoryMessage(
+                        user: "u", session: "s4", position: index * 3 + repeats / 16, role: .user,
+                        content: (Array(repeating: "garden", count: repeats) + fillers.prefix(others))
+                            .joined(separator: " "),
+                        createdAt: Fixtures.start.addingTimeInterval(Double(700 + index * 3 + repeats / 16))))
+            }
+        }
         for position in 0..<50 {
             messages.append(
                 MemoryMessage(
@@ -74,7 +90,8 @@ import Testing
     /// One to all twelve words (the written-out scoring takes up to ``Searcher/writtenOutTerms``), common and rare; a
     /// common and a rare word put the rare word said alone just above or below what the messages holding both reach.
     private static let queries = [
-        "apple", "silver", "apples and rivers", "stone cloud", "apple rocket", "stone garden", "cloud silver",
+        "apple", "silver", "garden", "garden silver", "apples and rivers", "stone cloud", "apple rocket",
+        "stone garden", "cloud silver",
         "apple river stone", "rocket silver garden",
         "tiger lemon candle forest garden", words.prefix(8).joined(separator: " "),
         words.suffix(9).joined(separator: " "), words.joined(separator: " "),
@@ -156,6 +173,44 @@ import Testing
                     }
                 }
             }
+        }
+    }
+}
+
+extension TopKTests {
+    /// What the search prunes by: no term weighs more in a message than its share class's ceiling. The "garden"
+    /// messages sit on their classes' lower bounds with the word said 8 to 40 times, so their weights come within a
+    /// few percent of the ceiling: a ceiling computed from a bound a tenth too high, or a message filed a class too
+    /// far, puts some weight above it.
+    @Test(arguments: [Ranking(), Ranking(k1: 2, b: 0.3), Ranking(k1: 0, b: 1), Ranking(k1: 1.2, b: 0)])
+    func noWeightExceedsItsClasssCeiling(ranking: Ranking) async throws {
+        try await TestDatabase.withStore(ranking: ranking) { store, connection in
+            try await store.ingest(Self.messages, maxChunkChars: 300, on: connection)
+            let schema = "\"\(store.schema)\""
+            let rows = try await connection.query(
+                """
+                WITH c AS (
+                    SELECT $1::float8 AS k1, $2::float8 AS b, u.token_count::float8 / u.document_count AS average_length
+                    FROM \(schema).user_statistics AS u WHERE u.user_id = 'u'
+                ), shaped AS (
+                    SELECT m.id, m.tsv, ascii(split_part((tsvector_to_array(\(schema).search_keys(m.user_id, m.tsv)))[1],
+                                                         chr(1), 2)) - 64 AS class,
+                           (SELECT sum(cardinality(v.positions)) FROM unnest(m.tsv) AS v) AS length
+                    FROM \(schema).messages AS m WHERE m.user_id = 'u'
+                )
+                SELECT max(w.weight / w.ceiling), count(*) FILTER (WHERE w.weight > w.ceiling * (1 + 1e-12)),
+                       count(DISTINCT s.class)
+                FROM shaped AS s CROSS JOIN c CROSS JOIN unnest(s.tsv) AS v
+                CROSS JOIN LATERAL (
+                    SELECT cardinality(v.positions) * (c.k1 + 1)
+                               / (cardinality(v.positions) + c.k1 * (1 - c.b + c.b * s.length / c.average_length)) AS weight,
+                           \(Searcher.classCeiling(floor: "(\(Migrations.shareClassFloorsSQL))[s.class]")) AS ceiling
+                ) AS w
+                """, [ranking.k1, ranking.b])
+            let (closest, above, classes) = try rows.rows[0].decode((Double, Int, Int).self)
+            #expect(above == 0)
+            #expect(classes >= 12)
+            if ranking.k1 > 0 && ranking.b > 0 { #expect(closest > 0.97, "\(closest)") }
         }
     }
 }

@@ -32,7 +32,7 @@ import Testing
 
             try await admin.execute(script: "CREATE EXTENSION btree_gin")
             let report = try await store.migrate(on: connection)
-            #expect(report.description.hasSuffix("applied version(s) 1, 2, 3, 4, 5, 6; now at version 6"))
+            #expect(report.description.hasSuffix("applied version(s) 1, 2, 3, 4, 5, 6, 7; now at version 7"))
             try await store.ingest(
                 [MemoryMessage(user: "u", session: "s", position: 0, role: .user, content: "kiwi")],
                 maxChunkChars: 100, on: connection)
@@ -53,7 +53,7 @@ import Testing
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(reports.count == 4 && reports.allSatisfy { $0.hasSuffix("now at version 6") }, "\(reports)")
+            #expect(reports.count == 4 && reports.allSatisfy { $0.hasSuffix("now at version 7") }, "\(reports)")
         }
     }
 }
