@@ -47,7 +47,8 @@ struct QueryWorkload: Sendable {
         try data.write(to: url)
     }
 
-    /// A pgbench script running the worker's own search statement with a random user and one of their words.
+    /// A pgbench script running the worker's own search statement with a random user and one of their words, after the
+    /// settings the worker gives it, in one pipeline as the worker sends them.
     ///
     /// pgbench variables are numbers, so the user and the word are picked by index from array literals:
     /// `$1::text` becomes `(ARRAY[users])[:u]` and `$2::text` `(ARRAY[words])[:i]`, wherever the statement uses them.
@@ -70,11 +71,17 @@ struct QueryWorkload: Sendable {
         guard sql.firstMatch(of: /\$[0-9]/) == nil else {
             throw BenchError("the search SQL has a parameter QueryWorkload does not fill; update QueryWorkload")
         }
+        let settings = MemoryStore.searchSettings.map {
+            "set_config(\(Self.literal($0.key)), \(Self.literal($0.value)), true)"
+        }
         return """
             \\set u random(1, \(users.count))
             \\set i (:u - 1) * \(wordsPerUser) + random(1, \(wordsPerUser))
             \\set k \(topK)
+            \\startpipeline
+            SELECT \(settings.joined(separator: ", "));
             \(sql);
+            \\endpipeline
 
             """
     }
