@@ -34,7 +34,6 @@ extension Migrations {
     static let searchKeysByShare = Migration(version: 7, description: "search index keyed by word and share class") {
         names in
         let tokens = "(octet_length(tsvectorsend(v)) - octet_length(tsvectorsend(strip(v)))) / 2"
-        let bounds = "'{" + shareClassBounds.map(String.init).joined(separator: ",") + "}'::int4[]"
         return """
             CREATE FUNCTION \(names.table("search_keys"))(u text, v tsvector) RETURNS tsvector
                 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -42,8 +41,9 @@ extension Migrations {
                     SELECT array_to_tsvector(string_to_array(rtrim(replace(
                         array_to_string(tsvector_to_array(v), chr(2)) || chr(2),
                         chr(2),
-                        chr(1) || chr(65 + width_bucket(4 * (\(tokens)) / greatest(\(tokens) - length(v) + 1, 1), \(bounds)))
-                            || left(md5(u), 8) || chr(2)), chr(2)), chr(2)))
+                        \(searchKeySuffix(
+                            class: "width_bucket(4 * (\(tokens)) / greatest(\(tokens) - length(v) + 1, 1), \(sqlArray(shareClassBounds)))",
+                            user: "u")) || chr(2)), chr(2)), chr(2)))
                 $body$;
             DO $do$
             BEGIN
@@ -79,6 +79,15 @@ extension Migrations {
 
     /// Every class's lower bound as an SQL array, class 0's (4: one lexeme may be the whole message) first, so the
     /// class numbered from 1 indexes its own.
-    static let shareClassFloorsSQL =
-        "'{" + ([4] + shareClassBounds).map(String.init).joined(separator: ",") + "}'::int4[]"
+    static let shareClassFloorsSQL = sqlArray([4] + shareClassBounds)
+
+    /// What follows a lexeme in its search key: `chr(1)`, the letter of share class `class` (0 is A), the first 8 hex
+    /// digits of `user`'s md5. The index's function and the search both build keys with it, so they cannot drift.
+    static func searchKeySuffix(class: String, user: String) -> String {
+        "chr(1) || chr(65 + \(`class`)) || left(md5(\(user)), 8)"
+    }
+
+    private static func sqlArray(_ values: [Int]) -> String {
+        "'{" + values.map(String.init).joined(separator: ",") + "}'::int4[]"
+    }
 }

@@ -105,7 +105,8 @@ enum Searcher {
                 JOIN \(table("lexeme_statistics")) AS l ON l.user_id = $1::text AND l.lexeme = q.lexeme
                 WHERE l.document_count > 0
             ), classes AS (
-                SELECT f.class, chr(1) || chr(64 + f.class::int4) AS suffix,
+                SELECT f.class,
+                       \(Migrations.searchKeySuffix(class: "f.class::int4 - 1", user: "$1::text")) AS suffix,
                        \(classCeiling(floor: "f.floor")) AS ceiling
                 FROM corpus AS c CROSS JOIN unnest(\(Migrations.shareClassFloorsSQL)) WITH ORDINALITY AS f(floor, class)
             ), arrays AS (
@@ -129,8 +130,7 @@ enum Searcher {
                            AS probed_keys
                 FROM terms AS t CROSS JOIN classes AS k CROSS JOIN probe_floor AS p
                 CROSS JOIN LATERAL (
-                    SELECT (tsvector_to_array(array_to_tsvector(ARRAY[t.lexeme || k.suffix || left(md5($1::text), 8)])))[1]
-                        AS key
+                    SELECT (tsvector_to_array(array_to_tsvector(ARRAY[t.lexeme || k.suffix])))[1] AS key
                 ) AS x
                 GROUP BY k.class, k.ceiling
             ), term_sets AS (
